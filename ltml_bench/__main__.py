@@ -1,0 +1,5 @@
+"""`python -m ltml_bench ...` (also the form torchrun uses)."""
+
+from ltml_bench.cli import main
+
+main()

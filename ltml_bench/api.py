@@ -1,0 +1,135 @@
+"""The small Python API under the CLI (for notebooks and scripts).
+
+    import ltml_bench
+    record = ltml_bench.run(method="hmt", dataset="synth_lt", seed=0)
+    record["map"]  # {'head': ..., 'middle': ..., 'tail': ..., 'all': ...} in percent
+    ltml_bench.table(runs="runs", dataset="synth_lt")  # a pandas DataFrame, one row per method
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ltml_bench.config import TRAIN_FIELDS, RunConfig, TrainConfig, parse_value, unknown_key_error
+from ltml_bench.errors import ConfigError, UserError
+from ltml_bench.registry import DatasetSpec, MethodSpec, get_dataset, get_method
+from ltml_bench.results import RESULT_FILE, run_folder
+
+
+def resolve_config(
+    method: MethodSpec,
+    dataset: DatasetSpec,
+    seed: int,
+    settings: Mapping[str, Any] | None = None,
+    epochs: int | None = None,
+    backbone: str | None = None,
+    device: str | None = None,
+    pretrained: bool | None = None,
+) -> RunConfig:
+    """Resolve every setting of a run. `settings` values may be strings (from `--set`) or typed."""
+    settings = dict(settings or {})
+    loss_params, head_params = method.params_for(dataset.name)
+    dataset_options = dict(dataset.options)
+    sampler = method.sampler or "shuffle"
+    if "sampler" in settings:
+        sampler = str(settings["sampler"])
+    train_values: dict[str, Any] = dict(dataset.recipe)
+    if sampler == "class_aware":
+        train_values.update(dataset.recipe_resampled)
+    train_values["sampler"] = sampler
+    overrides: dict[str, Any] = {}
+    explicit = {"epochs": epochs, "backbone": backbone, "device": device, "pretrained": pretrained}
+    for key, value in explicit.items():
+        if value is not None:
+            train_values[key] = value
+            if key != "device":
+                overrides[key] = value
+    base = TrainConfig()
+    valid = sorted(set(TRAIN_FIELDS) | set(loss_params) | set(head_params) | set(dataset_options))
+    for key, raw in settings.items():
+        if key in loss_params:
+            target, default = loss_params, loss_params[key]
+        elif key in head_params:
+            target, default = head_params, head_params[key]
+        elif key in dataset_options:
+            target, default = dataset_options, dataset_options[key]
+        elif key in TRAIN_FIELDS:
+            target, default = train_values, getattr(base, key)
+        else:
+            raise unknown_key_error(key, valid, f"method {method.name!r} on dataset {dataset.name!r}")
+        value = parse_value(key, raw, default) if isinstance(raw, str) else raw
+        target[key] = value
+        overrides[key] = value
+    for key in list(train_values):
+        if key not in TRAIN_FIELDS:
+            raise ConfigError(f"dataset {dataset.name!r} recipe sets unknown harness key {key!r}")
+    train = dataclasses.replace(base, **train_values)
+    if isinstance(train.lr_steps, list):
+        train.lr_steps = tuple(train.lr_steps)
+    train.validate()
+    return RunConfig(
+        method=method.name, dataset=dataset.name, seed=int(seed), train=train,
+        loss_params=loss_params, head_params=head_params, dataset_options=dataset_options, overrides=overrides,
+    )
+
+
+def run(
+    method: str = "hmt",
+    dataset: str = "synth_lt",
+    seed: int = 0,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    epochs: int | None = None,
+    backbone: str | None = None,
+    device: str | None = None,
+    pretrained: bool | None = None,
+    out: str | Path = "runs",
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train and evaluate one method on one dataset with one seed; return the result record.
+
+    A finished run with the same configuration and seed in `out` is returned as it is (its record
+    gains `"reused": True`) unless `overwrite=True`.
+    """
+    from ltml_bench.harness import Plan, train_and_evaluate
+
+    method_spec = get_method(method)
+    dataset_spec = get_dataset(dataset)
+    config = resolve_config(method_spec, dataset_spec, seed, settings, epochs, backbone, device, pretrained)
+    runs = Path(out)
+    if runs.exists() and not runs.is_dir():
+        raise UserError(f"--out {str(runs)!r} is a file, not a folder; give a folder for the runs")
+    run_dir = run_folder(runs, dataset_spec.name, method_spec.name, config.seed, config.key())
+    result_path = run_dir / RESULT_FILE
+    if result_path.exists() and not overwrite:
+        try:
+            record = json.loads(result_path.read_text())
+            record["reused"] = True
+            return record
+        except (OSError, json.JSONDecodeError):
+            pass  # a corrupt record is replaced by a fresh run
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"--out {str(runs)!r}: cannot write there ({exc.strerror}); choose a writable folder") from exc
+    if result_path.exists():
+        result_path.unlink()
+    from ltml_bench.results import write_json, environment
+    from ltml_bench.config import to_jsonable
+
+    write_json(run_dir / "config.json", {"method": method_spec.name, "dataset": dataset_spec.name, **to_jsonable(config)})
+    bundle = dataset_spec.build(**config.dataset_options)
+    from ltml_bench.harness import resolve_device
+
+    write_json(run_dir / "env.json", environment(str(resolve_device(config.train.device))))
+    plan = Plan(spec=method_spec, bundle=bundle, config=config, run_dir=run_dir, resume=resume, progress=progress, log=log or (lambda line: None))
+    return train_and_evaluate(plan)

@@ -1,0 +1,263 @@
+"""The `ltml-bench` command line: a thin layer over `ltml_bench.api` and `ltml_bench.report`.
+
+Data goes to stdout, progress and logs to stderr. Bad input (`UserError`) prints one line and
+exits with status 2; set `LTML_BENCH_DEBUG=1` to see the traceback. torch and timm are imported
+inside the commands that need them, so `--help` and `list` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+from ltml_bench.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="ltml-bench: long-tailed multi-label classification benchmark (run, table, list).",
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+PluginOption = typer.Option(None, "--plugin", help="a local .py file that registers methods/datasets (repeatable)")
+
+
+def _load_plugins(plugins: Optional[list[Path]]) -> None:
+    from ltml_bench.registry import load_plugin_file
+
+    for path in plugins or []:
+        load_plugin_file(path)
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+@app.command()
+def run(
+    method: str = typer.Option("hmt", "--method", "-m", help="method key (see `ltml-bench list`)"),
+    dataset: str = typer.Option("synth_lt", "--dataset", "-d", help="dataset key"),
+    seed: list[int] = typer.Option([0], "--seed", "-s", help="random seed (repeat for several runs)"),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="override the recipe's epochs"),
+    backbone: Optional[str] = typer.Option(None, "--backbone", help="any timm model name"),
+    pretrained: Optional[bool] = typer.Option(None, "--pretrained/--no-pretrained", help="ImageNet weights for the backbone"),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N"),
+    set_: list[str] = typer.Option([], "--set", help="KEY=VALUE: a harness, method or dataset hyper-parameter (repeatable)"),
+    out_dir: Path = typer.Option(Path("runs"), "--out", help="runs folder"),
+    resume: bool = typer.Option(False, "--resume", help="continue an interrupted run from its last checkpoint"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="train again even if this run already finished"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    plugin: Optional[list[Path]] = PluginOption,
+) -> None:
+    """Train and evaluate a method on a dataset; ends with a head / middle / tail / all table."""
+    _load_plugins(plugin)
+    from ltml_bench.api import run as api_run
+    from ltml_bench.config import parse_assignments
+    from ltml_bench.registry import get_dataset, get_method
+
+    settings = parse_assignments(set_)
+    method_spec = get_method(method)  # fail fast on unknown names, before any import of torch
+    get_dataset(dataset)
+    records = []
+    for s in seed:
+        records.append(_run_one(api_run, method_spec.name, dataset, s, settings, epochs, backbone, pretrained, device, out_dir, resume, overwrite))
+    if as_json:
+        payload = _json_summary(records[0]) if len(records) == 1 else {
+            "method": records[0]["method"],
+            "dataset": records[0]["dataset"],
+            "seeds": [r["seed"] for r in records],
+            "map": _mean_map(records),
+            "runs": [_json_summary(r) for r in records],
+        }
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    _print_run_table(records)
+
+
+def _run_one(api_run: Any, method: str, dataset: str, seed: int, settings: dict[str, str], epochs: Any, backbone: Any, pretrained: Any, device: Any, out_dir: Path, resume: bool, overwrite: bool) -> dict[str, Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn(f"[bold]{method}[/] on {dataset} seed {seed}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("train", total=None)
+
+        def on_progress(phase: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        def on_log(line: str) -> None:
+            progress.console.print(f"[dim]{method} seed {seed}: {line}[/]")
+
+        record = api_run(
+            method, dataset, seed, settings=settings, epochs=epochs, backbone=backbone, device=device,
+            pretrained=pretrained, out=out_dir, resume=resume, overwrite=overwrite, progress=on_progress, log=on_log,
+        )
+    if record.get("reused"):
+        err.print(f"{method} seed {seed}: already finished in {out_dir}; showing the stored result (--overwrite trains again)")
+    return record
+
+
+def _json_summary(record: dict[str, Any]) -> dict[str, Any]:
+    keys = ("method", "dataset", "seed", "variant", "map", "groups", "group_rule", "class_names", "per_class_ap",
+            "classes_without_test_positives", "train_seconds", "config_key")
+    summary = {k: record.get(k) for k in keys}
+    summary["reused"] = bool(record.get("reused", False))
+    return summary
+
+
+def _mean_map(records: list[dict[str, Any]]) -> dict[str, Any]:
+    from ltml_bench.report import _mean_std
+
+    return {g: _mean_std([r["map"][g] for r in records])[0] for g in ("head", "middle", "tail", "all")}
+
+
+def _print_run_table(records: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    first = records[0]
+    sizes = {g: len(first["groups"][g]) for g in ("head", "middle", "tail")}
+    table = Table(title=f"{first.get('method_title', first['method'])} on {first['dataset']}: mAP (%)")
+    table.add_column("seed")
+    for g in ("head", "middle", "tail"):
+        table.add_column(f"{g} ({sizes[g]})", justify="right")
+    table.add_column(f"all ({len(first['class_names'])})", justify="right")
+    for r in records:
+        table.add_row(str(r["seed"]), *(_fmt(r["map"][g]) for g in ("head", "middle", "tail", "all")))
+    if len(records) > 1:
+        mean = _mean_map(records)
+        table.add_row("mean", *(_fmt(mean[g]) for g in ("head", "middle", "tail", "all")))
+    out.print(table)
+    missing = first.get("classes_without_test_positives") or []
+    if missing:
+        out.print(f"{len(missing)} class(es) without test positives (AP undefined, left out of the means): {', '.join(missing)}")
+    out.print(f"groups: {first.get('group_rule_text', '')}")
+
+
+@app.command()
+def table(
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="only this dataset"),
+    runs: Path = typer.Option(Path("runs"), "--runs", help="runs folder to read"),
+    fmt: str = typer.Option("rich", "--format", "-f", help="rich, md, csv or json"),
+    write: bool = typer.Option(False, "--write", help="(re)write leaderboards/<dataset>.md"),
+    leaderboards: Path = typer.Option(Path("leaderboards"), "--leaderboards", help="folder for --write"),
+    reported: bool = typer.Option(True, "--reported/--no-reported", help="show published numbers beside ours"),
+    plugin: Optional[list[Path]] = PluginOption,
+) -> None:
+    """One row per method: n_seeds and head / middle / tail / all mAP (mean ± std), ranked by all."""
+    _load_plugins(plugin)
+    from ltml_bench import report
+
+    if fmt not in ("rich", "md", "csv", "json"):
+        raise UserError(f"--format {fmt!r}: choose rich, md, csv or json")
+    records, skipped = report.collect(runs, dataset)
+    for item in skipped:
+        err.print(f"skipped {item.path}: {item.reason}")
+    frame = report.aggregate(records, reported=reported)
+    if write:
+        if not dataset:
+            raise UserError("--write needs --dataset NAME (one leaderboard file per dataset)")
+        from ltml_bench.data import atomic_write_bytes
+
+        target = leaderboards / f"{dataset}.md"
+        atomic_write_bytes(target, report.leaderboard_markdown(frame, dataset, str(runs), records).encode())
+        err.print(f"wrote {target}")
+    if fmt == "csv":
+        sys.stdout.write(report.to_csv(frame))
+    elif fmt == "json":
+        sys.stdout.write(frame.to_json(orient="records") + "\n")
+    elif fmt == "md":
+        sys.stdout.write(report.to_markdown(frame, reported=reported))
+    else:
+        if frame.empty:
+            err.print(f"no finished runs under {runs}" + (f" for dataset {dataset}" if dataset else ""))
+            return
+        from rich.table import Table
+
+        for name, part in frame.groupby("dataset", sort=True):
+            header, rows = report.rows_for_display(part.reset_index(drop=True), reported=reported)
+            t = Table(title=f"{name}: mAP (%), mean ± std over seeds")
+            for column in header:
+                t.add_column(column, justify="left" if column in ("method", "variant") else "right")
+            for cells in rows:
+                t.add_row(*cells)
+            out.print(t)
+
+
+@app.command("list")
+def list_(
+    fmt: str = typer.Option("rich", "--format", "-f", help="rich, md or json"),
+    plugin: Optional[list[Path]] = PluginOption,
+) -> None:
+    """Registered methods (with paper) and datasets, built-ins and plugins."""
+    _load_plugins(plugin)
+    from ltml_bench.registry import DATASETS, METHODS
+
+    methods = [{"name": m.name, "title": m.title, "paper": m.paper, "summary": m.summary, "sampler": m.sampler or "shuffle", "origin": METHODS._origin[m.name]} for m in METHODS.all()]
+    datasets = [{"name": d.name, "title": d.title, "summary": d.summary, "origin": DATASETS._origin[d.name]} for d in DATASETS.all()]
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"methods": methods, "datasets": datasets}) + "\n")
+        return
+    if fmt == "md":
+        lines = ["| method | title | paper |", "|---|---|---|"] + [f"| {m['name']} | {m['title']} | {m['paper']} |" for m in methods]
+        lines += ["", "| dataset | summary |", "|---|---|"] + [f"| {d['name']} | {d['summary']} |" for d in datasets]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    if fmt != "rich":
+        raise UserError(f"--format {fmt!r}: choose rich, md or json")
+    from rich.table import Table
+
+    t = Table(title="methods")
+    for c in ("name", "title", "paper", "sampler", "origin"):
+        t.add_column(c)
+    for m in methods:
+        t.add_row(m["name"], m["title"], m["paper"], m["sampler"], m["origin"])
+    out.print(t)
+    d = Table(title="datasets")
+    for c in ("name", "summary", "origin"):
+        d.add_column(c)
+    for item in datasets:
+        d.add_row(item["name"], item["summary"], item["origin"])
+    out.print(d)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: turns `UserError` into one line and exit status 2."""
+    import click
+
+    debug = os.environ.get("LTML_BENCH_DEBUG") == "1"
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
+    try:
+        app(args=argv, standalone_mode=False, prog_name="ltml-bench")
+    except UserError as exc:
+        if debug:
+            raise
+        err.print(f"ltml-bench: error: {exc}", markup=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("ltml-bench: aborted")
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        if debug:
+            raise
+        err.print(f"ltml-bench: error: {exc.format_message()} (see `ltml-bench {' '.join(sys.argv[1:2])} --help`)", markup=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("ltml-bench: interrupted; finished epochs are checkpointed, continue with --resume")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

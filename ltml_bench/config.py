@@ -1,0 +1,192 @@
+"""Typed configuration of one run, and `--set KEY=VALUE` parsing.
+
+Resolution order (later wins): `TrainConfig` defaults < the dataset's recipe < the dataset's
+re-sampling recipe (when the method trains with the class-aware sampler) < explicit CLI options
+(`--epochs`, `--backbone`, ...) < `--set`. Method hyper-parameters: the method's defaults < its
+per-dataset published values < `--set`. Every key and value is validated against the type of its
+default; an unknown key names the valid ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+from ltml_bench.errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    """Harness settings. Defaults are the published ResNet-50 recipe (PROTOCOL.md section 3)."""
+
+    backbone: str = "resnet50"
+    pretrained: bool = True
+    weights_file: str = ""  # a local checkpoint for offline use ("" = timm's default source)
+    image_size: int = 224
+    neck_dim: int = 256  # 0 = no neck: the head sees the pooled backbone feature
+    dropout: float = 0.5
+    freeze_prefixes: tuple[str, ...] = ()  # backbone parameters whose names start with these are frozen
+    frozen_bn: bool = False  # keep every backbone BatchNorm in eval mode
+    epochs: int = 80
+    lr_steps: tuple[int, ...] = (55, 70)
+    lr: float = 0.02
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    batch_size: int = 32
+    warmup_iters: int = 500
+    warmup_ratio: float = 1.0 / 3.0
+    grad_clip: float = 35.0  # L2 norm; 0 disables
+    sampler: str = "shuffle"  # "shuffle" or "class_aware"
+    images_per_draw: int = 3  # class-aware sampler: consecutive images taken per class draw
+    epoch_reduce: int = 4  # class-aware sampler: epoch = max_k n_k * C / epoch_reduce samples
+    eval_batch_size: int = 256
+    num_workers: int = 0
+    amp: bool = True  # mixed precision (bf16) on CUDA; ignored on CPU
+    head_min: int = 100  # group rule: head n >= head_min
+    tail_below: int = 20  # group rule: tail n < tail_below
+    device: str = "auto"
+
+    def validate(self) -> None:
+        if self.sampler not in ("shuffle", "class_aware"):
+            raise ConfigError(f"sampler={self.sampler!r}: must be 'shuffle' or 'class_aware'")
+        for name in ("epochs", "batch_size", "eval_batch_size", "image_size", "images_per_draw", "epoch_reduce"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)}: must be >= 1")
+        if self.lr <= 0:
+            raise ConfigError(f"lr={self.lr}: must be > 0")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout={self.dropout}: must be in [0, 1)")
+        if self.tail_below > self.head_min:
+            raise ConfigError(f"tail_below={self.tail_below} must not exceed head_min={self.head_min}")
+        if self.batch_size < 2:
+            raise ConfigError("batch_size must be >= 2 (the neck's BatchNorm needs two images)")
+
+
+TRAIN_FIELDS: dict[str, Any] = {f.name: f for f in fields(TrainConfig)}
+
+
+def parse_value(key: str, text: str, default: Any) -> Any:
+    """Parse `text` to the type of `default` (bool, int, float, tuple, str, or None = free)."""
+    text = text.strip()
+    try:
+        if isinstance(default, bool):
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("expected true/false")
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        if isinstance(default, tuple):
+            if text in ("", "none", "()"):
+                return ()
+            items = [item.strip() for item in text.split(",") if item.strip()]
+            sample = default[0] if default else None
+            if isinstance(sample, str):
+                return tuple(items)
+            if isinstance(sample, float):
+                return tuple(float(item) for item in items)
+            try:
+                return tuple(int(item) for item in items)
+            except ValueError:
+                return tuple(items)
+        if default is None:
+            return _parse_free(text)
+        return text
+    except ValueError as exc:
+        kind = type(default).__name__ if default is not None else "value"
+        raise ConfigError(f"--set {key}={text}: not a valid {kind} ({exc}); e.g. {key}={_example(default)}") from None
+
+
+def _parse_free(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("none", "null"):
+        return None
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _example(default: Any) -> str:
+    if isinstance(default, tuple):
+        return ",".join(str(v) for v in default) or "1,2"
+    return str(default).lower() if isinstance(default, bool) else str(default)
+
+
+def parse_assignments(assignments: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """['a=1', 'b=x'] -> {'a': '1', 'b': 'x'}; a malformed item is a ConfigError."""
+    parsed: dict[str, str] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set lr=0.01")
+        parsed[key] = value
+    return parsed
+
+
+def unknown_key_error(key: str, valid: list[str], owner: str) -> ConfigError:
+    close = difflib.get_close_matches(key, valid, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return ConfigError(f"--set {key}: unknown key for {owner}.{hint} Valid keys: {', '.join(sorted(valid))}")
+
+
+def config_hash(payload: Mapping[str, Any]) -> str:
+    """A short stable hash of a JSON-able mapping (identifies a run's configuration)."""
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+@dataclass
+class RunConfig:
+    """Everything that identifies one run (the record's `config`)."""
+
+    method: str
+    dataset: str
+    seed: int
+    train: TrainConfig
+    loss_params: dict[str, Any] = field(default_factory=dict)
+    head_params: dict[str, Any] = field(default_factory=dict)
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)  # what the user set explicitly
+
+    def identity(self) -> dict[str, Any]:
+        """The JSON-able configuration without the seed or the device (hashes the run folder)."""
+        payload = to_jsonable(self)
+        payload.pop("seed")
+        payload.pop("overrides")
+        payload["train"].pop("device")
+        payload["train"].pop("num_workers")
+        payload["train"].pop("eval_batch_size")
+        return payload
+
+    def key(self) -> str:
+        return config_hash(self.identity())
+
+    def variant(self) -> str:
+        """'default' or the explicit overrides that change the result, e.g. 'lr=0.01,epochs=4'."""
+        ignored = {"device", "num_workers", "eval_batch_size"}
+        items = [f"{k}={_example(v) if isinstance(v, tuple) else v}" for k, v in sorted(self.overrides.items()) if k not in ignored]
+        return ",".join(items) if items else "default"

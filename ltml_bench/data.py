@@ -1,0 +1,138 @@
+"""The one dataset interface every builder returns, and the in-memory image store.
+
+A builder (registered in `ltml_bench.datasets`) returns a `DatasetBundle`: class names, the
+training and test splits as `Split`s (ids, multi-hot labels, and a torch `Dataset` of
+`(image, target)` pairs), and provenance. Splits whose images fit in memory use `TensorImages`,
+which the harness batches directly (no per-sample collate): the fast path for small images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class Split:
+    """One split: ids (strings), labels [N, C] uint8 multi-hot, and a Dataset of (image, target)."""
+
+    ids: list[str]
+    labels: np.ndarray
+    dataset: Any  # torch.utils.data.Dataset; TensorImages for in-memory data
+
+    def __post_init__(self) -> None:
+        self.labels = np.asarray(self.labels, dtype=np.uint8)
+        if self.labels.ndim != 2 or self.labels.shape[0] != len(self.ids):
+            raise ValueError(f"labels shape {self.labels.shape} does not match {len(self.ids)} ids")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def class_counts(self) -> np.ndarray:
+        return self.labels.sum(axis=0).astype(np.int64)
+
+
+@dataclass
+class DatasetBundle:
+    name: str
+    class_names: list[str]
+    train: Split
+    test: Split
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader never sees a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cache_dir() -> Path:
+    """Where generated data is cached: `$LTML_BENCH_CACHE`, else `~/.cache/ltml-bench`."""
+    root = os.environ.get("LTML_BENCH_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "ltml-bench"
+
+
+def stable_hash(*parts: Any) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+class TensorImages:
+    """A split held in memory as uint8 images [N, 3, H, W], batched with augmentation.
+
+    `get_batch(indices, train, generator)` returns normalised float images and float targets.
+    Training augmentation here is a random horizontal flip and a random shift (pad-and-crop of
+    `pad` pixels), applied per image from `generator`, so a seeded run is reproducible.
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        mean: Sequence[float] = (0.5, 0.5, 0.5),
+        std: Sequence[float] = (0.25, 0.25, 0.25),
+        pad: int = 2,
+    ) -> None:
+        import torch
+
+        self.images = torch.as_tensor(np.ascontiguousarray(images), dtype=torch.uint8)
+        self.targets = torch.as_tensor(np.asarray(labels), dtype=torch.float32)
+        self.mean = torch.tensor(mean).view(1, 3, 1, 1) * 255.0
+        self.std = torch.tensor(std).view(1, 3, 1, 1) * 255.0
+        self.pad = pad
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        x, y = self.get_batch([index], train=False)
+        return x[0], y[0]
+
+    def get_batch(self, indices: Sequence[int] | Any, train: bool, generator: Any = None) -> tuple[Any, Any]:
+        import torch
+        import torch.nn.functional as F
+
+        idx = torch.as_tensor(indices, dtype=torch.long)
+        x = self.images[idx].float()
+        if train:
+            n, _, h, w = x.shape
+            flip = torch.rand(n, generator=generator) < 0.5
+            x = torch.where(flip.view(n, 1, 1, 1), x.flip(3), x)
+            if self.pad > 0:
+                p = self.pad
+                padded = F.pad(x, (p, p, p, p), mode="replicate")
+                dx = torch.randint(0, 2 * p + 1, (n,), generator=generator)
+                dy = torch.randint(0, 2 * p + 1, (n,), generator=generator)
+                rows = (dy.view(n, 1) + torch.arange(h).view(1, h))  # [n, h]
+                cols = (dx.view(n, 1) + torch.arange(w).view(1, w))  # [n, w]
+                x = padded[
+                    torch.arange(n).view(n, 1, 1, 1),
+                    torch.arange(3).view(1, 3, 1, 1),
+                    rows.view(n, 1, h, 1),
+                    cols.view(n, 1, 1, w),
+                ]
+        x = (x - self.mean) / self.std
+        return x.contiguous(), self.targets[idx]

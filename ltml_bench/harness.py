@@ -1,0 +1,297 @@
+"""The one training harness every method runs through.
+
+`train_and_evaluate(plan)` builds the model (timm backbone + neck + the method's head), the
+method's loss and epoch order, trains with SGD (linear warm-up, step decay, gradient clipping,
+bf16 autocast on CUDA), checkpoints after every epoch, evaluates on the test split and writes the
+result record. On CPU a seeded run is deterministic, and a run resumed from its last checkpoint
+ends with exactly the metrics of an uninterrupted one: the epoch order is a function of
+(seed, epoch), and the checkpoint carries the model, optimiser and torch RNG state.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ltml_bench.config import RunConfig, TrainConfig, to_jsonable
+from ltml_bench.data import DatasetBundle, atomic_write_bytes
+from ltml_bench.errors import ConfigError, TrainingDiverged, UserError
+from ltml_bench.metrics import GroupRule, group_report
+from ltml_bench.model import LTMLModel, build_model
+from ltml_bench.registry import MethodSpec, import_object
+from ltml_bench.results import RECORD_VERSION, RESULT_FILE, environment, write_json
+from ltml_bench.samplers import class_aware_order, shuffled_order
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class Plan:
+    """Everything the harness needs for one run."""
+
+    spec: MethodSpec
+    bundle: DatasetBundle
+    config: RunConfig
+    run_dir: Path
+    resume: bool = False
+    progress: Callable[[str, int, int], None] | None = None  # (phase, done, total)
+    log: Callable[[str], None] = field(default=lambda line: None)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise UserError(f"--device {name!r}: not a device name (use auto, cpu, cuda or cuda:N)") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {name!r}: CUDA is not available on this machine; use --device cpu")
+    return device
+
+
+def seed_everything(seed: int, device: torch.device) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def lr_at(cfg: TrainConfig, epoch: int, iteration: int) -> float:
+    """Step decay (x0.1 at each of `lr_steps`, counted in epochs) times linear warm-up."""
+    lr = cfg.lr * (0.1 ** sum(1 for step in cfg.lr_steps if epoch >= step))
+    if cfg.warmup_iters > 0 and iteration < cfg.warmup_iters:
+        ratio = cfg.warmup_ratio + (1.0 - cfg.warmup_ratio) * iteration / cfg.warmup_iters
+        lr *= ratio
+    return lr
+
+
+def epoch_indices(cfg: TrainConfig, labels: np.ndarray, seed: int, epoch: int) -> np.ndarray:
+    if cfg.sampler == "class_aware":
+        return class_aware_order(labels, seed, epoch, cfg.images_per_draw, cfg.epoch_reduce)
+    return shuffled_order(labels.shape[0], seed, epoch)
+
+
+def batches(indices: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Consecutive batches; a last batch of a single image is dropped (BatchNorm needs two)."""
+    out = [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
+    if out and len(out[-1]) < 2:
+        out.pop()
+    return out
+
+
+class _Loader:
+    """Batches from an in-memory `TensorImages` (fast path) or any map-style Dataset."""
+
+    def __init__(self, dataset: Any, num_workers: int) -> None:
+        self.dataset = dataset
+        self.num_workers = num_workers
+
+    def batch(self, indices: np.ndarray, train: bool, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        if hasattr(self.dataset, "get_batch"):
+            return self.dataset.get_batch(indices, train=train, generator=generator)
+        items = [self.dataset[int(i)] for i in indices]
+        return torch.stack([x for x, _ in items]), torch.stack([torch.as_tensor(y, dtype=torch.float32) for _, y in items])
+
+    def iterate(self, index_batches: list[np.ndarray], train: bool, generator: torch.Generator):
+        if hasattr(self.dataset, "get_batch") or self.num_workers == 0:
+            for idx in index_batches:
+                yield self.batch(idx, train, generator)
+            return
+        loader = torch.utils.data.DataLoader(
+            self.dataset, batch_sampler=[list(map(int, b)) for b in index_batches], num_workers=self.num_workers,
+            persistent_workers=False,
+        )
+        for x, y in loader:
+            yield x, y.float()
+
+
+def make_loss(spec: MethodSpec, class_counts: np.ndarray, num_samples: int, params: dict[str, Any]) -> nn.Module:
+    """The method's loss: an import string "module:Class", or a key of `ltml_bench.losses`."""
+    try:
+        if ":" in spec.loss:
+            return import_object(spec.loss)(class_counts, num_samples, **params)
+        from ltml_bench.losses import create_loss
+
+        return create_loss(spec.loss, class_counts, num_samples, **params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"method {spec.name!r}: bad loss hyper-parameters ({exc})") from exc
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _check_head(model: LTMLModel, bundle: DatasetBundle, loader: _Loader, device: torch.device, method: str) -> None:
+    """Catch a head that returns the wrong shape before any training step."""
+    model.eval()
+    x, _ = loader.batch(np.arange(min(2, len(bundle.train))), train=False, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        out = model(x.to(device))
+    expected = (x.shape[0], bundle.num_classes)
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise UserError(
+            f"method {method!r}: its head returned {got} in eval mode, expected logits of shape {expected} "
+            f"({bundle.num_classes} classes of {bundle.name}); fix the head's forward"
+        )
+
+
+def train_and_evaluate(plan: Plan) -> dict[str, Any]:
+    cfg = plan.config.train
+    spec = plan.spec
+    bundle = plan.bundle
+    device = resolve_device(cfg.device)
+    seed = plan.config.seed
+    seed_everything(seed, device)
+
+    counts = bundle.train.class_counts
+    labels = bundle.train.labels
+    num_train = len(bundle.train)
+    head_cls = import_object(spec.head) if spec.head else None
+    criterion = make_loss(spec, counts, num_train, plan.config.loss_params)
+    model = build_model(
+        cfg.backbone, cfg.pretrained and not cfg.weights_file, bundle.num_classes, counts, head_cls,
+        dict(plan.config.head_params), cfg.neck_dim, cfg.dropout, cfg.freeze_prefixes, cfg.frozen_bn, cfg.weights_file,
+    )
+    model.to(device)
+    criterion.to(device)
+    train_loader = _Loader(bundle.train.dataset, cfg.num_workers)
+    test_loader = _Loader(bundle.test.dataset, cfg.num_workers)
+    _check_head(model, bundle, train_loader, device, spec.name)
+
+    params = [p for p in model.parameters() if p.requires_grad] + [p for p in criterion.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    use_amp = cfg.amp and device.type == "cuda"
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
+
+    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = plan.run_dir / CHECKPOINT
+    start_epoch, iteration = 0, 0
+    identity = plan.config.key()
+    if plan.resume and ckpt_path.exists():
+        try:
+            state = torch.load(ckpt_path, map_location=device, weights_only=False)
+        except Exception as exc:
+            raise UserError(f"--resume: checkpoint {ckpt_path} is unreadable ({type(exc).__name__}); delete it to start over") from exc
+        if state.get("config_key") != identity:
+            raise UserError(f"--resume: checkpoint {ckpt_path} was written by another configuration; delete it or resume with the original options")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if state.get("criterion"):
+            criterion.load_state_dict(state["criterion"])
+        torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu())
+        start_epoch, iteration = int(state["epoch"]), int(state["iteration"])
+        plan.log(f"resumed from {ckpt_path} after epoch {start_epoch}")
+    elif ckpt_path.exists():
+        ckpt_path.unlink()
+
+    log_path = plan.run_dir / "log.txt"
+    started = time.perf_counter()
+    for epoch in range(start_epoch, cfg.epochs):
+        for hook_owner in (criterion, model.head):
+            if hasattr(hook_owner, "set_epoch"):
+                hook_owner.set_epoch(epoch)
+        model.train()
+        order = epoch_indices(cfg, labels, seed, epoch)
+        index_batches = batches(order, cfg.batch_size)
+        generator = torch.Generator().manual_seed(int(np.random.default_rng([seed, epoch, 7]).integers(2**62)))
+        total_loss = torch.zeros((), device=device)
+        for step, (x, y) in enumerate(train_loader.iterate(index_batches, train=True, generator=generator)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(cfg, epoch, iteration)
+            x = x.to(device, non_blocking=True)
+            y = y.to(device, non_blocking=True)
+            with autocast():
+                out = model(x)
+            loss = criterion(out, y)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"method {spec.name!r}: loss is {loss.item()} at epoch {epoch + 1}, step {step + 1}; "
+                    f"lower the learning rate (--set lr=...) or check the method's hyper-parameters"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            optimizer.step()
+            total_loss += loss.detach()
+            iteration += 1
+            if plan.progress:
+                plan.progress("train", epoch * len(index_batches) + step + 1, cfg.epochs * len(index_batches))
+        mean_loss = float(total_loss) / max(1, len(index_batches))
+        line = f"epoch {epoch + 1}/{cfg.epochs} loss {mean_loss:.4f} lr {lr_at(cfg, epoch, iteration):.5f} elapsed {time.perf_counter() - started:.1f}s"
+        plan.log(line)
+        with open(log_path, "a") as handle:
+            handle.write(line + "\n")
+        _save_checkpoint(ckpt_path, {
+            "config_key": identity,
+            "epoch": epoch + 1,
+            "iteration": iteration,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "criterion": criterion.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+        })
+    train_seconds = time.perf_counter() - started
+
+    scores = predict(model, test_loader, len(bundle.test), cfg.eval_batch_size, device, autocast)
+    rule = GroupRule(cfg.head_min, cfg.tail_below)
+    report = group_report(scores, bundle.test.labels, counts, rule)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, ids=np.asarray(bundle.test.ids), scores=scores.numpy().astype(np.float32), class_names=np.asarray(bundle.class_names))
+    atomic_write_bytes(plan.run_dir / "scores.npz", buffer.getvalue())
+
+    record = {
+        "record_version": RECORD_VERSION,
+        "method": spec.name,
+        "method_title": spec.title,
+        "dataset": bundle.name,
+        "seed": seed,
+        "variant": plan.config.variant(),
+        "config_key": identity,
+        "map": report.map,
+        "groups": report.groups,
+        "group_rule": report.rule,
+        "group_rule_text": rule.describe(),
+        "class_names": bundle.class_names,
+        "per_class_ap": report.per_class_ap,
+        "train_counts": counts.tolist(),
+        "test_positive_counts": bundle.test.class_counts.tolist(),
+        "classes_without_test_positives": [bundle.class_names[i] for i in report.classes_without_positives],
+        "num_train_images": num_train,
+        "num_test_images": len(bundle.test),
+        "train_seconds": round(train_seconds, 3),
+        "config": to_jsonable(plan.config),
+        "dataset_info": to_jsonable(bundle.info),
+        "env": environment(str(device)),
+    }
+    write_json(plan.run_dir / RESULT_FILE, record)
+    return record
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader: _Loader, size: int, batch_size: int, device: torch.device, autocast: Any) -> torch.Tensor:
+    """Test scores [N, C] (float32 logits, on the CPU) from the clean model in eval mode."""
+    model.eval()
+    index_batches = [np.arange(i, min(i + batch_size, size)) for i in range(0, size, batch_size)]
+    outputs = []
+    for x, _ in loader.iterate(index_batches, train=False, generator=torch.Generator().manual_seed(0)):
+        with autocast():
+            out = model(x.to(device, non_blocking=True))
+        outputs.append(out.float())
+    return torch.cat(outputs).cpu()

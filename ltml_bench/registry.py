@@ -1,0 +1,267 @@
+"""One registry for methods and one for datasets, with plugin discovery.
+
+Built-ins register themselves when their module under `ltml_bench.methods` / `ltml_bench.datasets`
+is imported. Plugins are found through the entry-point groups `ltml_bench.methods` and
+`ltml_bench.datasets`: names are listed without importing anything, and a plugin is imported
+only when its name is asked for (or when everything is listed). A plugin that fails to import is
+skipped with a warning naming its distribution; a plugin that reuses a built-in name is rejected.
+`LTML_BENCH_NO_PLUGINS=1` turns discovery off. `load_plugin_file(path)` imports a local file that
+registers methods or datasets itself (the CLI's `--plugin`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Generic, Mapping, TypeVar
+
+from ltml_bench.errors import RegistryError, UserError
+
+BUILTIN_METHOD_MODULES: tuple[str, ...] = ("erm", "hmt")
+BUILTIN_DATASET_MODULES: tuple[str, ...] = ("synth_lt",)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """What a method supplies to the one harness.
+
+    Attributes:
+        name: stable lowercase key (`ltml-bench run --method NAME`).
+        title: display name used in tables ("DB Focal").
+        paper: short reference ("Wu et al., ECCV 2020").
+        summary: one line.
+        loss: import string "module:Class" of a loss taking (train_output, targets); the class is
+            constructed as `Class(class_counts, num_samples, **loss_params)`.
+        head: import string of the classification head (None: the recipe's linear classifier);
+            constructed as `Class(in_features, num_classes, class_counts=..., **head_params)`.
+        sampler: None (shuffled epochs) or "class_aware" (PROTOCOL.md section 3).
+        loss_params / head_params: hyper-parameters and their defaults (all `--set`-able).
+        dataset_params: per-dataset overrides of those defaults ({"voc_lt": {"mu": 0.3}}).
+        sweep: values worth searching for each hyper-parameter.
+    """
+
+    name: str
+    title: str
+    paper: str
+    summary: str
+    loss: str
+    head: str | None = None
+    sampler: str | None = None
+    loss_params: Mapping[str, Any] = field(default_factory=dict)
+    head_params: Mapping[str, Any] = field(default_factory=dict)
+    dataset_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    sweep: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    reported: Mapping[str, tuple[float, float, float, float]] = field(default_factory=dict)
+
+    def params_for(self, dataset: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(loss_params, head_params) with this dataset's published overrides applied."""
+        loss = dict(self.loss_params)
+        head = dict(self.head_params)
+        for key, value in self.dataset_params.get(dataset, {}).items():
+            (loss if key in loss else head)[key] = value
+        return loss, head
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset builder: `build(options) -> DatasetBundle` (see `ltml_bench.data`).
+
+    `recipe` holds harness defaults for this dataset (epochs, image size, backbone, ...);
+    `recipe_resampled` overrides them when the method trains with the class-aware sampler.
+    `options` are dataset-specific `--set` keys with their defaults (e.g. `data_root`).
+    """
+
+    name: str
+    title: str
+    summary: str
+    build: Callable[..., Any]
+    recipe: Mapping[str, Any] = field(default_factory=dict)
+    recipe_resampled: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+T = TypeVar("T", MethodSpec, DatasetSpec)
+
+
+def _suggest(name: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return f"{hint} Valid: {', '.join(sorted(valid))}."
+
+
+class Registry(Generic[T]):
+    """Name -> spec. Built-ins load on first use, plugins on demand."""
+
+    def __init__(self, kind: str, package: str, builtin_modules: tuple[str, ...]) -> None:
+        self.kind = kind
+        self.group = f"ltml_bench.{kind}s"
+        self._package = package
+        self._builtin_modules = builtin_modules
+        self._specs: dict[str, T] = {}
+        self._origin: dict[str, str] = {}
+        self._builtins_loaded = False
+
+    # -- registration -------------------------------------------------------------------------
+    def register(self, spec: T, origin: str = "builtin") -> T:
+        if not spec.name or spec.name != spec.name.strip():
+            raise RegistryError(f"{self.kind} name {spec.name!r} is empty or has spaces")
+        if spec.name in self._specs:
+            prior = self._origin[spec.name]
+            raise RegistryError(
+                f"{self.kind} {spec.name!r} is already registered (by {prior}); choose another name"
+            )
+        self._specs[spec.name] = spec
+        self._origin[spec.name] = origin
+        return spec
+
+    def unregister(self, name: str) -> None:
+        self._specs.pop(name, None)
+        self._origin.pop(name, None)
+
+    def _load_builtins(self) -> None:
+        if self._builtins_loaded:
+            return
+        self._builtins_loaded = True
+        for module in self._builtin_modules:
+            importlib.import_module(f"{self._package}.{module}")
+
+    # -- plugins ------------------------------------------------------------------------------
+    def plugin_entry_points(self) -> list[metadata.EntryPoint]:
+        if os.environ.get("LTML_BENCH_NO_PLUGINS") == "1":
+            return []
+        return list(metadata.entry_points(group=self.group))
+
+    def _load_plugin(self, ep: metadata.EntryPoint) -> None:
+        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+        origin = f"plugin {ep.name!r} from distribution {dist!r}"
+        if ep.name in self._specs and self._origin.get(ep.name) == "builtin":
+            warnings.warn(
+                f"ltml-bench: {origin} reuses the built-in {self.kind} name {ep.name!r}; rejected",
+                stacklevel=2,
+            )
+            return
+        if ep.name in self._specs:
+            return  # already loaded
+        try:
+            obj = ep.load()
+            spec = obj() if callable(obj) and not isinstance(obj, (MethodSpec, DatasetSpec)) else obj
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the tool
+            warnings.warn(
+                f"ltml-bench: skipped {origin}: it failed to import ({type(exc).__name__}: {exc})",
+                stacklevel=2,
+            )
+            return
+        expected = MethodSpec if self.kind == "method" else DatasetSpec
+        if not isinstance(spec, expected):
+            warnings.warn(
+                f"ltml-bench: skipped {origin}: it must point to a {expected.__name__} "
+                f"(or a function returning one), got {type(spec).__name__}",
+                stacklevel=2,
+            )
+            return
+        if spec.name != ep.name:
+            spec = _renamed(spec, ep.name)
+        if spec.name in self._specs:
+            return
+        self.register(spec, origin=origin)
+
+    # -- lookup -------------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        """All names (built-ins and plugins) without importing plugins."""
+        self._load_builtins()
+        names = set(self._specs)
+        names.update(ep.name for ep in self.plugin_entry_points())
+        return sorted(names)
+
+    def get(self, name: str) -> T:
+        self._load_builtins()
+        if name in self._specs and self._origin[name] == "builtin":
+            # a plugin of the same name is rejected, but still reported
+            for ep in self.plugin_entry_points():
+                if ep.name == name:
+                    self._load_plugin(ep)
+            return self._specs[name]
+        if name not in self._specs:
+            for ep in self.plugin_entry_points():
+                if ep.name == name:
+                    self._load_plugin(ep)
+        if name not in self._specs:
+            raise RegistryError(f"unknown {self.kind} {name!r}.{_suggest(name, self.names())}")
+        return self._specs[name]
+
+    def all(self) -> list[T]:
+        self._load_builtins()
+        for ep in self.plugin_entry_points():
+            self._load_plugin(ep)
+        return [self._specs[n] for n in sorted(self._specs)]
+
+    def origin(self, name: str) -> str:
+        self.get(name)
+        return self._origin[name]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self.names()
+
+
+def _renamed(spec: T, name: str) -> T:
+    from dataclasses import replace
+
+    return replace(spec, name=name)
+
+
+METHODS: Registry[MethodSpec] = Registry("method", "ltml_bench.methods", BUILTIN_METHOD_MODULES)
+DATASETS: Registry[DatasetSpec] = Registry("dataset", "ltml_bench.datasets", BUILTIN_DATASET_MODULES)
+
+
+def register_method(spec: MethodSpec) -> MethodSpec:
+    """Register a method (built-in modules and `--plugin` files call this)."""
+    return METHODS.register(spec, origin="local plugin")
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    """Register a dataset builder."""
+    return DATASETS.register(spec, origin="local plugin")
+
+
+def get_method(name: str) -> MethodSpec:
+    return METHODS.get(name)
+
+
+def get_dataset(name: str) -> DatasetSpec:
+    return DATASETS.get(name)
+
+
+def load_plugin_file(path: str | os.PathLike[str]) -> None:
+    """Import a local Python file that registers methods or datasets (`--plugin FILE`)."""
+    file = Path(path)
+    if not file.is_file() or file.suffix != ".py":
+        raise UserError(f"--plugin {str(path)!r}: not a readable .py file; give the path of a Python file")
+    METHODS._load_builtins()
+    DATASETS._load_builtins()
+    module_name = f"ltml_bench_plugin_{file.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(
+            f"--plugin {str(path)!r} failed to import: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def import_object(ref: str) -> Any:
+    """Resolve "package.module:Attribute"."""
+    module_name, _, attr = ref.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attr) if attr else module
