@@ -49,6 +49,8 @@ def create_backbone(name: str, pretrained: bool, weights_file: str = "") -> nn.M
     """A timm model without classifier (pooled features). Errors name the fix."""
     import timm
 
+    import ltml_bench.backbones  # noqa: F401  (registers the project's small timm models)
+
     if name not in timm.list_models() and name not in timm.list_models(pretrained=True):
         close = timm.list_models(f"*{name[:6]}*")[:5]
         hint = f" Close names: {', '.join(close)}." if close else ""
