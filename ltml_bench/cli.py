@@ -26,8 +26,9 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="ltml-bench: long-tailed multi-label classification benchmark (run, table, list).",
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+# a pipe or file gets full-width tables (rich would otherwise assume 80 columns and truncate)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 PluginOption = typer.Option(None, "--plugin", help="a local .py file that registers methods/datasets (repeatable)")
 
@@ -57,6 +58,7 @@ def run(
     resume: bool = typer.Option(False, "--resume", help="continue an interrupted run from its last checkpoint"),
     overwrite: bool = typer.Option(False, "--overwrite", help="train again even if this run already finished"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    data_root: Optional[Path] = typer.Option(None, "--data-root", help="dataset folder (sets the data_root dataset option; default $LTML_BENCH_DATA, else ./data)"),
     plugin: Optional[list[Path]] = PluginOption,
 ) -> None:
     """Train and evaluate a method on a dataset; ends with a head / middle / tail / all table."""
@@ -67,7 +69,11 @@ def run(
 
     settings = parse_assignments(set_)
     method_spec = get_method(method)  # fail fast on unknown names, before any import of torch
-    get_dataset(dataset)
+    dataset_spec = get_dataset(dataset)
+    if data_root is not None:
+        if "data_root" not in dataset_spec.options:
+            raise UserError(f"--data-root: dataset {dataset!r} reads no files; drop --data-root")
+        settings.setdefault("data_root", str(data_root))
     records = []
     for s in seed:
         records.append(_run_one(api_run, method_spec.name, dataset, s, settings, epochs, backbone, pretrained, device, out_dir, resume, overwrite))
@@ -192,6 +198,11 @@ def table(
             for cells in rows:
                 t.add_row(*cells)
             out.print(t)
+
+
+from ltml_bench.cli_data import data_app  # noqa: E402  (`ltml-bench data check|pareto`)
+
+app.add_typer(data_app, name="data")
 
 
 @app.command("list")

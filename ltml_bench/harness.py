@@ -164,6 +164,7 @@ def train_and_evaluate(plan: Plan) -> dict[str, Any]:
     model = build_model(
         cfg.backbone, cfg.pretrained and not cfg.weights_file, bundle.num_classes, counts, head_cls,
         dict(plan.config.head_params), cfg.neck_dim, cfg.dropout, cfg.freeze_prefixes, cfg.frozen_bn, cfg.weights_file,
+        train_labels=labels, class_names=list(bundle.class_names),
     )
     model.to(device)
     criterion.to(device)

@@ -3,12 +3,14 @@
 backbone (any timm model, global-average pooled) -> neck: Linear(d, neck_dim) -> BatchNorm1d ->
 Dropout(p) (PROTOCOL.md section 3; `neck_dim=0` skips it) -> head. The default head is the
 recipe's classifier, Linear(neck_dim, C) with weight ~ N(0, 0.01) and bias 0. A method may supply
-another head: a module built as `Head(in_features, num_classes, class_counts=..., **params)` whose
+another head: a module built as `Head(in_features, num_classes, class_counts=..., **params)` (plus
+`train_labels=` [N, C] and `class_names=` when its constructor names them) whose
 `forward(features)` returns logits [B, C] in eval mode and whatever its loss expects in training.
 """
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -122,6 +124,8 @@ def build_model(
     freeze_prefixes: Sequence[str] = (),
     frozen_bn: bool = False,
     weights_file: str = "",
+    train_labels: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> LTMLModel:
     backbone = create_backbone(backbone_name, pretrained, weights_file)
     if freeze_prefixes:
@@ -131,5 +135,8 @@ def build_model(
     neck = Neck(width, neck_dim, dropout) if neck_dim > 0 else None
     in_features = neck_dim if neck_dim > 0 else width
     head_type = head_cls or LinearHead
-    head = head_type(in_features, num_classes, class_counts=class_counts, **head_params)
+    # data a head may need beyond the counts (ML-GCN's co-occurrence graph), passed only if it accepts it
+    accepted = inspect.signature(head_type.__init__).parameters
+    extras = {k: v for k, v in (("train_labels", train_labels), ("class_names", class_names)) if v is not None and k in accepted}
+    head = head_type(in_features, num_classes, class_counts=class_counts, **extras, **head_params)
     return LTMLModel(backbone, neck, head, frozen_bn=frozen_bn)

@@ -24,8 +24,10 @@ from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from ltml_bench.errors import RegistryError, UserError
 
-BUILTIN_METHOD_MODULES: tuple[str, ...] = ("erm", "hmt")
-BUILTIN_DATASET_MODULES: tuple[str, ...] = ("synth_lt",)
+BUILTIN_METHOD_MODULES: tuple[str, ...] = (
+    "erm", "rw", "rs", "focal", "lsep", "ml_gcn", "ldam", "cb_focal", "circle", "db_focal", "asl", "zlpr", "balpoe", "hmt",
+)
+BUILTIN_DATASET_MODULES: tuple[str, ...] = ("synth_lt", "voc_lt", "coco_lt", "csv")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,200 @@
+"""csv: any multi-label image folder described by a CSV (NIH ChestX-ray14, your own data, ...).
+
+Options (all `--set`-able):
+- `images`: the image folder; a CSV path value is taken relative to it (absolute paths are kept).
+  A value without an extension also matches `<value>.jpg`, `.jpeg` or `.png`.
+- `labels`: the CSV of image path and labels (header required).
+- `image_column` / `label_column`: column names; empty = auto-detected: the image column is the
+  first header among "Image Index", "image", "image_id", "image_path", "path", "file", "filename",
+  "file_name", "id" (case-insensitive), else the first column; the label column is the first
+  among "Finding Labels", "labels", "label", "tags", "classes", "targets", else the second column.
+- `label_sep` (" "): separator inside the label field, e.g. "|" for ChestX-ray14's
+  `Data_Entry_2017.csv`; `no_label` ("No Finding"): a label value meaning "no class" (empty
+  fields are allowed too): such rows are all-zero, as ChestX-ray14's 14-class benchmark counts them.
+- `test_labels` (""): a second CSV for the test set (same columns; images in `test_images`, default
+  `images`); without it, `test_fraction` (0.2) of the rows go to the test set, drawn with `split_seed`.
+- `pareto` (false): replace the training set with a Pareto subset of it (the DB builder,
+  `pareto_alpha` 6, `pareto_max` 800, `split_seed`).
+- `image_size` (224): images are resized (test) or augmented then resized (train) to this size
+  with the recipe of `ltml_bench.images`.
+
+Class names are the sorted union of the labels of both CSVs. A row naming a file that does not
+exist, a missing column, a row with too few fields or an image listed twice is a `DataError`
+naming the file and line.
+"""
+
+from __future__ import annotations
+
+import csv as _csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ltml_bench.data import DatasetBundle, Split
+from ltml_bench.errors import DataError
+from ltml_bench.realdata import require_dir, require_file
+from ltml_bench.registry import DATASETS, DatasetSpec
+
+IMAGE_COLUMNS = ("image index", "image", "image_id", "image_path", "path", "file", "filename", "file_name", "id")
+LABEL_COLUMNS = ("finding labels", "labels", "label", "tags", "classes", "targets")
+EXTENSIONS = (".jpg", ".jpeg", ".png")
+
+
+def _pick(header: list[str], wanted: str, known: tuple[str, ...], fallback: int, path: Path, option: str) -> int:
+    lowered = [h.strip().lower() for h in header]
+    if wanted:
+        if wanted.strip().lower() not in lowered:
+            raise DataError(f"label file {path} has no column {wanted!r} (columns: {', '.join(header)}); fix --set {option}=...")
+        return lowered.index(wanted.strip().lower())
+    for name in known:
+        if name in lowered:
+            return lowered.index(name)
+    if fallback >= len(header):
+        raise DataError(f"label file {path} has {len(header)} column(s); it needs an image column and a label column")
+    return fallback
+
+
+def read_rows(path: Path, image_column: str, label_column: str, sep: str, no_label: str) -> tuple[list[str], list[list[str]]]:
+    """(image values, label lists) of one CSV."""
+    require_file(path, "label file", "give a CSV with an image column and a label column (--set labels=PATH)")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(_csv.reader(handle))
+    except (UnicodeDecodeError, _csv.Error) as exc:
+        raise DataError(f"label file {path} is not a readable CSV ({exc}); give a UTF-8 CSV with a header line") from None
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise DataError(f"label file {path} is empty or has no header line; give a CSV with a header line")
+    header = rows[0]
+    ic = _pick(header, image_column, IMAGE_COLUMNS, 0, path, "image_column")
+    lc = _pick(header, label_column, LABEL_COLUMNS, 1 if ic != 1 else 0, path, "label_column")
+    if ic == lc:
+        raise DataError(f"label file {path}: image and label columns are both {header[ic]!r}; set image_column / label_column")
+    images: list[str] = []
+    labels: list[list[str]] = []
+    seen: dict[str, int] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) <= max(ic, lc):
+            raise DataError(f"label file {path}, line {number}: {len(row)} field(s), expected at least {max(ic, lc) + 1}; fix that line")
+        image = row[ic].strip()
+        if not image:
+            raise DataError(f"label file {path}, line {number}: empty image field; fix that line")
+        if image in seen:
+            raise DataError(f"label file {path}, line {number}: image {image!r} is listed twice (line {seen[image]}); keep one line per image")
+        seen[image] = number
+        parts = row[lc].split(sep) if sep else row[lc].split()
+        names = [p.strip() for p in parts if p.strip() and p.strip() != no_label]
+        images.append(image)
+        labels.append(sorted(set(names)))
+    if not images:
+        raise DataError(f"label file {path} has a header but no rows; add the images")
+    return images, labels
+
+
+def resolve_image(folder: Path, value: str, path: Path) -> Path:
+    candidate = Path(value)
+    candidate = candidate if candidate.is_absolute() else folder / candidate
+    if candidate.is_file():
+        return candidate
+    if not candidate.suffix:
+        for ext in EXTENSIONS:
+            if candidate.with_suffix(ext).is_file():
+                return candidate.with_suffix(ext)
+    raise DataError(f"image {candidate} (listed in {path}) is missing; put it in {folder} or fix the CSV")
+
+
+def build(images: str = "", labels: str = "", image_column: str = "", label_column: str = "", label_sep: str = " ",
+          no_label: str = "No Finding", test_labels: str = "", test_images: str = "", test_fraction: float = 0.2,
+          split_seed: int = 0, pareto: bool = False, pareto_alpha: float = 6.0, pareto_max: int = 800,
+          image_size: int = 224, **_: Any) -> DatasetBundle:
+    from ltml_bench.images import ImageListDataset
+
+    if not images or not labels:
+        raise DataError("the csv dataset needs --set images=FOLDER and --set labels=FILE.csv (see datasets/README.md)")
+    folder = require_dir(Path(images).expanduser(), "image folder", "give the folder holding the images (--set images=...)")
+    label_path = Path(labels).expanduser()
+    sep = label_sep if label_sep != "" else " "
+    values, names = read_rows(label_path, image_column, label_column, sep, no_label)
+    paths = [resolve_image(folder, v, label_path) for v in values]
+    if test_labels:
+        test_path = Path(test_labels).expanduser()
+        test_folder = require_dir(Path(test_images).expanduser(), "image folder", "give the test image folder") if test_images else folder
+        t_values, t_names = read_rows(test_path, image_column, label_column, sep, no_label)
+        t_paths = [resolve_image(test_folder, v, test_path) for v in t_values]
+        train_rows = list(range(len(values)))
+        split_info: dict[str, Any] = {"test_labels": str(test_path)}
+    else:
+        if not 0.0 < float(test_fraction) < 1.0:
+            raise DataError(f"test_fraction={test_fraction}: must be in (0, 1), or give --set test_labels=FILE.csv")
+        order = np.random.default_rng(int(split_seed)).permutation(len(values))
+        n_test = max(1, int(round(len(values) * float(test_fraction))))
+        if n_test >= len(values):
+            raise DataError(f"label file {label_path}: {len(values)} row(s) are too few to split off a test set; add rows or give test_labels")
+        test_rows = sorted(order[:n_test].tolist())
+        train_rows = sorted(order[n_test:].tolist())
+        t_values = [values[r] for r in test_rows]
+        t_names = [names[r] for r in test_rows]
+        t_paths = [paths[r] for r in test_rows]
+        split_info = {"test_fraction": float(test_fraction), "split_seed": int(split_seed)}
+    classes = sorted({n for row in names for n in row} | {n for row in t_names for n in row})
+    if not classes:
+        raise DataError(f"label file {label_path}: no row carries a label; check label_column and label_sep (now {sep!r})")
+    index = {n: i for i, n in enumerate(classes)}
+
+    def multi_hot(rows: list[list[str]]) -> np.ndarray:
+        y = np.zeros((len(rows), len(classes)), dtype=np.uint8)
+        for r, row in enumerate(rows):
+            y[r, [index[n] for n in row]] = 1
+        return y
+
+    train_values = [values[r] for r in train_rows]
+    train_paths = [paths[r] for r in train_rows]
+    train_y = multi_hot([names[r] for r in train_rows])
+    if pareto:
+        from ltml_bench.pareto import pareto_subset
+
+        if not train_y.any():
+            raise DataError(f"label file {label_path}: the training rows carry no label; pareto needs labelled images")
+        subset = pareto_subset(train_y, alpha=float(pareto_alpha), max_count=int(pareto_max), min_count=1, seed=int(split_seed), stream="python")
+        keep = subset.indices
+        train_values = [train_values[i] for i in keep]
+        train_paths = [train_paths[i] for i in keep]
+        train_y = train_y[keep]
+        split_info.update({"pareto": True, "pareto_alpha": float(pareto_alpha), "pareto_max": int(pareto_max), "pool_size": len(train_rows)})
+    test_y = multi_hot(t_names)
+    return DatasetBundle(
+        name="csv",
+        class_names=classes,
+        train=Split(train_values, train_y, ImageListDataset(train_paths, train_y, train=True, image_size=int(image_size))),
+        test=Split(list(t_values), test_y, ImageListDataset(t_paths, test_y, train=False, image_size=int(image_size))),
+        info={"images": str(folder), "labels": str(label_path), "label_sep": sep, "image_size": int(image_size), **split_info},
+    )
+
+
+SPEC = DATASETS.register(
+    DatasetSpec(
+        name="csv",
+        title="CSV",
+        summary="any image folder + CSV of image,labels (e.g. NIH ChestX-ray14 with label_sep='|'); optional Pareto subset",
+        build=build,
+        recipe={
+            "backbone": "resnet50",
+            "pretrained": True,
+            "image_size": 224,
+            "freeze_prefixes": ("conv1", "bn1", "layer1"),
+            "frozen_bn": True,
+            "epochs": 80,
+            "lr_steps": (55, 70),
+            "num_workers": 4,
+        },
+        recipe_resampled={"epochs": 8, "lr_steps": (5, 7)},
+        options={
+            "images": "", "labels": "", "image_column": "", "label_column": "", "label_sep": " ", "no_label": "No Finding",
+            "test_labels": "", "test_images": "", "test_fraction": 0.2, "split_seed": 0, "pareto": False,
+            "pareto_alpha": 6.0, "pareto_max": 800, "image_size": 224,
+        },
+    ),
+    origin="builtin",
+)

@@ -1,0 +1,41 @@
+"""Shared test set-up: a private data cache, fast small-model settings, the reference folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Generated datasets go to a cache private to this test session (never the user's ~/.cache).
+os.environ.setdefault("LTML_BENCH_CACHE", tempfile.mkdtemp(prefix="ltml-bench-test-cache-"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO.parent / "shared" / "reference"
+
+# Settings that make a synth_lt run take a few seconds on a CPU.
+# epoch_reduce=16 shortens class-aware epochs 4x (it is ignored by shuffled epochs).
+FAST = {"backbone": "ltml_cifar_resnet_small", "neck_dim": 16, "warmup_iters": 5, "epoch_reduce": 16}
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    if not REFERENCE.is_dir():
+        pytest.skip(f"reference data not found at {REFERENCE}")
+    return REFERENCE
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> "subprocess.CompletedProcess[str]":
+    """Run `python -m ltml_bench ARGS` in a subprocess; returns the completed process."""
+    import subprocess
+
+    full_env = dict(os.environ)
+    full_env.pop("LTML_BENCH_DEBUG", None)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "ltml_bench", *args], capture_output=True, text=True, env=full_env, timeout=timeout
+    )
