@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -103,10 +104,9 @@ def _parse(json_path: Path) -> dict[str, np.ndarray]:
 def _as_int_ids(ids: list[str], source: str) -> list[int]:
     out = []
     for item in ids:
-        try:
-            out.append(int(item))
-        except ValueError:
-            raise DataError(f"split file {source}: {item!r} is not a COCO image id (an integer); give the COCO-LT id list") from None
+        if not (item.isascii() and item.isdigit()):
+            raise DataError(f"split file {source}: {item!r} is not a COCO image id (an integer); give the COCO-LT id list")
+        out.append(int(item))
     return out
 
 
@@ -141,7 +141,7 @@ def build(data_root: str = "", split: str = "published", split_file: str = "", s
         if small:
             raise DataError(f"split file {source}: image {small[0]} (and {len(small) - 1} more) has a side under {MIN_SIDE} px, "
                             f"which the protocol drops from training; check that this is the COCO-LT list")
-        check_ids_in_pool(wanted, set(row_of), source, f"COCO train2017 ({train_json})", "give the COCO-LT id list (train2017 image ids)")
+        check_ids_in_pool(wanted, set(row_of), source, f"COCO train2017 ({train_json})", "check that split_file is a COCO-LT id list (train2017 image ids) and that the annotations are the full train2017 file")
         choice.ids = wanted
     rows = [row_of[i] for i in choice.ids]
     train_labels = train["labels"][rows]
@@ -181,7 +181,7 @@ SPEC = DATASETS.register(
             "grad_clip": 35.0,
             "epochs": 80,
             "lr_steps": (55, 70),
-            "num_workers": 4,
+            "num_workers": min(4, os.cpu_count() or 1),
         },
         recipe_resampled={"epochs": 8, "lr_steps": (5, 7)},
         options={"data_root": "", "split": "published", "split_file": "", "split_seed": 0, "image_size": 224},

@@ -26,6 +26,7 @@ naming the file and line.
 from __future__ import annotations
 
 import csv as _csv
+import os
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +188,7 @@ SPEC = DATASETS.register(
             "frozen_bn": True,
             "epochs": 80,
             "lr_steps": (55, 70),
-            "num_workers": 4,
+            "num_workers": min(4, os.cpu_count() or 1),
         },
         recipe_resampled={"epochs": 8, "lr_steps": (5, 7)},
         options={

@@ -22,6 +22,7 @@ builder, alpha 6, max 800, `split_seed`; seed 0 replays the published list exact
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+import os
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,7 @@ def build(data_root: str = "", split: str = "published", split_file: str = "", s
                           PARETO_ALPHA, PARETO_MAX)
     if split == "published":
         check_ids_in_pool(choice.ids, pool, choice.info["split_file"], f"VOC2012 trainval ({voc12}/ImageSets/Main/trainval.txt)",
-                          "give the VOC-LT id list (VOC2012 ids such as 2008_000023)")
+                          "check that split_file is a VOC-LT id list (VOC2012 ids such as 2008_000023) and that VOC2012 is complete")
     train_ids = choice.ids
     train_labels = labels_of(voc12, train_ids)
     test_ids = image_set(voc07, "test")
@@ -146,7 +147,7 @@ SPEC = DATASETS.register(
             "grad_clip": 35.0,
             "epochs": 80,
             "lr_steps": (55, 70),
-            "num_workers": 4,
+            "num_workers": min(4, os.cpu_count() or 1),
         },
         recipe_resampled={"epochs": 8, "lr_steps": (5, 7)},
         options={"data_root": "", "split": "published", "split_file": "", "split_seed": 0, "image_size": 224},

@@ -13,10 +13,13 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ltml_bench.distributed import is_main_process
 from ltml_bench.config import TRAIN_FIELDS, RunConfig, TrainConfig, parse_value, unknown_key_error
 from ltml_bench.errors import ConfigError, UserError
 from ltml_bench.registry import DatasetSpec, MethodSpec, get_dataset, get_method
 from ltml_bench.results import RESULT_FILE, run_folder
+
+SELECTION_DIR = "_selection"  # validation runs of hyper-parameter selection, under the runs folder
 
 
 def resolve_config(
@@ -91,21 +94,30 @@ def run(
     overwrite: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
     log: Callable[[str], None] | None = None,
+    eval_split: str = "test",
 ) -> dict[str, Any]:
     """Train and evaluate one method on one dataset with one seed; return the result record.
 
     A finished run with the same configuration and seed in `out` is returned as it is (its record
     gains `"reused": True`) unless `overwrite=True`.
+
+    `eval_split="val"` is for hyper-parameter selection: it trains on the training set less a
+    validation split carved from it (`ltml_bench.validation`, fixed seed) and evaluates on that
+    split, never on the test set. Such runs live under `<out>/_selection/` and their records carry
+    `"eval_split": "val"`; tables ignore them.
     """
     from ltml_bench.harness import Plan, train_and_evaluate
 
+    if eval_split not in ("test", "val"):
+        raise UserError(f"eval_split={eval_split!r}: choose 'test' or 'val'")
     method_spec = get_method(method)
     dataset_spec = get_dataset(dataset)
     config = resolve_config(method_spec, dataset_spec, seed, settings, epochs, backbone, device, pretrained)
     runs = Path(out)
     if runs.exists() and not runs.is_dir():
         raise UserError(f"--out {str(runs)!r} is a file, not a folder; give a folder for the runs")
-    run_dir = run_folder(runs, dataset_spec.name, method_spec.name, config.seed, config.key())
+    main = is_main_process()  # under torchrun only rank 0 writes files
+    run_dir = run_folder(runs / SELECTION_DIR if eval_split == "val" else runs, dataset_spec.name, method_spec.name, config.seed, config.key())
     result_path = run_dir / RESULT_FILE
     if result_path.exists() and not overwrite:
         try:
@@ -114,22 +126,62 @@ def run(
             return record
         except (OSError, json.JSONDecodeError):
             pass  # a corrupt record is replaced by a fresh run
+    created = [d for d in (run_dir.parent.parent, run_dir.parent, run_dir) if not d.exists()]
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        if main:
+            probe = run_dir / ".write-test"
+            probe.write_text("")
+            probe.unlink()
     except OSError as exc:
         raise UserError(f"--out {str(runs)!r}: cannot write there ({exc.strerror}); choose a writable folder") from exc
-    if result_path.exists():
+    if main and result_path.exists():
         result_path.unlink()
     from ltml_bench.results import write_json, environment
     from ltml_bench.config import to_jsonable
 
-    write_json(run_dir / "config.json", {"method": method_spec.name, "dataset": dataset_spec.name, **to_jsonable(config)})
-    bundle = dataset_spec.build(**config.dataset_options)
-    from ltml_bench.harness import resolve_device
+    try:
+        if main:
+            write_json(run_dir / "config.json", {"method": method_spec.name, "dataset": dataset_spec.name, **to_jsonable(config)})
+        bundle = dataset_spec.build(**config.dataset_options)
+        record_extra: dict[str, Any] = {}
+        if eval_split == "val":
+            from ltml_bench.validation import validation_bundle
 
-    write_json(run_dir / "env.json", environment(str(resolve_device(config.train.device))))
-    plan = Plan(spec=method_spec, bundle=bundle, config=config, run_dir=run_dir, resume=resume, progress=progress, log=log or (lambda line: None))
-    return train_and_evaluate(plan)
+            bundle, split_info = validation_bundle(bundle)
+            record_extra = {"eval_split": "val", "validation_split": split_info}
+        from ltml_bench.harness import resolve_device
+
+        if main:
+            write_json(run_dir / "env.json", environment(str(resolve_device(config.train.device))))
+        plan = Plan(spec=method_spec, bundle=bundle, config=config, run_dir=run_dir, resume=resume, progress=progress, log=log or (lambda line: None), record_extra=record_extra)
+        return train_and_evaluate(plan)
+    except UserError:
+        # bad input found before the first checkpoint (data, backbone, head, device): leave no trace
+        if created and not (run_dir / "checkpoint.pt").exists():
+            import shutil
+
+            shutil.rmtree(run_dir, ignore_errors=True)
+            for folder in created[:-1][::-1]:
+                try:
+                    folder.rmdir()  # only if empty: a concurrent run may have put its folder there
+                except OSError:
+                    break
+        raise
+
+
+def finished_record(
+    method: str, dataset: str, seed: int, *, settings: Mapping[str, Any] | None = None, epochs: int | None = None,
+    backbone: str | None = None, device: str | None = None, pretrained: bool | None = None,
+    out: str | Path = "runs", eval_split: str = "test",
+) -> dict[str, Any] | None:
+    """The stored record of this run if it already finished in `out` (what `run` would reuse), else None."""
+    method_spec = get_method(method)
+    dataset_spec = get_dataset(dataset)
+    config = resolve_config(method_spec, dataset_spec, seed, settings, epochs, backbone, device, pretrained)
+    runs = Path(out) / SELECTION_DIR if eval_split == "val" else Path(out)
+    path = run_folder(runs, dataset_spec.name, method_spec.name, config.seed, config.key()) / RESULT_FILE
+    try:
+        return json.loads(path.read_text()) if path.exists() else None
+    except (OSError, json.JSONDecodeError):
+        return None

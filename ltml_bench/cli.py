@@ -77,6 +77,10 @@ def run(
     records = []
     for s in seed:
         records.append(_run_one(api_run, method_spec.name, dataset, s, settings, epochs, backbone, pretrained, device, out_dir, resume, overwrite))
+    from ltml_bench.distributed import is_main_process
+
+    if not is_main_process():  # torchrun: only rank 0 prints
+        return
     if as_json:
         payload = _json_summary(records[0]) if len(records) == 1 else {
             "method": records[0]["method"],
@@ -154,7 +158,7 @@ def _print_run_table(records: list[dict[str, Any]]) -> None:
 def table(
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="only this dataset"),
     runs: Path = typer.Option(Path("runs"), "--runs", help="runs folder to read"),
-    fmt: str = typer.Option("rich", "--format", "-f", help="rich, md, csv or json"),
+    fmt: str = typer.Option("rich", "--format", "-f", help="rich, md, latex, csv or json"),
     write: bool = typer.Option(False, "--write", help="(re)write leaderboards/<dataset>.md"),
     leaderboards: Path = typer.Option(Path("leaderboards"), "--leaderboards", help="folder for --write"),
     reported: bool = typer.Option(True, "--reported/--no-reported", help="show published numbers beside ours"),
@@ -164,8 +168,8 @@ def table(
     _load_plugins(plugin)
     from ltml_bench import report
 
-    if fmt not in ("rich", "md", "csv", "json"):
-        raise UserError(f"--format {fmt!r}: choose rich, md, csv or json")
+    if fmt not in ("rich", "md", "latex", "csv", "json"):
+        raise UserError(f"--format {fmt!r}: choose rich, md, latex, csv or json")
     records, skipped = report.collect(runs, dataset)
     for item in skipped:
         err.print(f"skipped {item.path}: {item.reason}")
@@ -184,6 +188,8 @@ def table(
         sys.stdout.write(frame.to_json(orient="records") + "\n")
     elif fmt == "md":
         sys.stdout.write(report.to_markdown(frame, reported=reported))
+    elif fmt == "latex":
+        sys.stdout.write(report.to_latex(frame, reported=reported))
     else:
         if frame.empty:
             err.print(f"no finished runs under {runs}" + (f" for dataset {dataset}" if dataset else ""))
@@ -200,9 +206,127 @@ def table(
             out.print(t)
 
 
+@app.command()
+def evaluate(
+    dataset: str = typer.Option(..., "--dataset", "-d", help="dataset key: its test split and training counts"),
+    scores: Path = typer.Option(..., "--scores", help="your predictions: CSV (image_id,<class names...>), .npz (ids, scores) or .npy"),
+    set_: list[str] = typer.Option([], "--set", help="KEY=VALUE: a dataset option, head_min or tail_below (repeatable)"),
+    data_root: Optional[Path] = typer.Option(None, "--data-root", help="dataset folder (sets the data_root dataset option)"),
+    fmt: str = typer.Option("rich", "--format", "-f", help="rich or json"),
+    plugin: Optional[list[Path]] = PluginOption,
+) -> None:
+    """Head / middle / tail / all mAP of your own prediction file on a dataset's test split."""
+    _load_plugins(plugin)
+    from ltml_bench.config import parse_assignments
+    from ltml_bench.evaluate import evaluate as api_evaluate
+
+    if fmt not in ("rich", "json"):
+        raise UserError(f"--format {fmt!r}: choose rich or json")
+    settings = parse_assignments(set_)
+    if data_root is not None:
+        settings.setdefault("data_root", str(data_root))
+    result = api_evaluate(dataset, scores, settings)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    result.setdefault("method", scores.name)
+    _print_run_table([{**result, "seed": "-", "method_title": scores.name}])
+
+
+@app.command()
+def plot(
+    runs: Path = typer.Option(Path("runs"), "--runs", help="runs folder to read"),
+    out_dir: Path = typer.Option(Path("plots"), "--out", help="folder for the figures"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="only this dataset"),
+    methods: Optional[str] = typer.Option(None, "--methods", help="comma-separated method keys (default: all found)"),
+    fmt: str = typer.Option("png", "--format", "-f", help="png, svg or pdf"),
+    param: Optional[str] = typer.Option(None, "--param", help="hyper-parameter for the sensitivity plot, e.g. lam (default: every swept one)"),
+    plugin: Optional[list[Path]] = PluginOption,
+) -> None:
+    """Figures: per-class AP against training count, group bars, sensitivity to a swept hyper-parameter."""
+    _load_plugins(plugin)
+    from ltml_bench.plots import make_plots
+
+    chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+    for path in make_plots(runs, out_dir, dataset, chosen, fmt, param, say=lambda line: err.print(line, markup=False)):
+        out.print(str(path), markup=False)
+
+
 from ltml_bench.cli_data import data_app  # noqa: E402  (`ltml-bench data check|pareto`)
 
 app.add_typer(data_app, name="data")
+
+
+@app.command()
+def sweep(
+    methods: str = typer.Option(..., "--methods", help="comma-separated method keys"),
+    datasets: str = typer.Option(..., "--datasets", help="comma-separated dataset keys"),
+    seeds: str = typer.Option("0", "--seeds", help="comma-separated seeds"),
+    grid: list[str] = typer.Option([], "--grid", help="KEY=V1,V2 (';' separates list values): every value is a run (repeatable)"),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="override the recipe's epochs"),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N"),
+    set_: list[str] = typer.Option([], "--set", help="KEY=VALUE for every run (repeatable)"),
+    out_dir: Path = typer.Option(Path("runs"), "--out", help="runs folder"),
+    jobs: int = typer.Option(1, "--jobs", help="runs at once (local: processes; submitit-local: jobs)"),
+    launcher: str = typer.Option("local", "--launcher", help="local, slurm or submitit-local"),
+    select_on: Optional[str] = typer.Option(None, "--select-on", help="'val': choose grid values on a validation split of the training set"),
+    partition: Optional[str] = typer.Option(None, "--partition", help="slurm partition"),
+    time_min: int = typer.Option(60, "--time", help="slurm time limit per run, minutes"),
+    gpus_per_node: int = typer.Option(0, "--gpus-per-node", help="slurm GPUs per run"),
+    cpus_per_task: Optional[int] = typer.Option(None, "--cpus-per-task", help="slurm CPUs per run (also its torch threads)"),
+    slurm_folder: Path = typer.Option(Path("slurm_logs"), "--slurm-folder", help="submitit's logs and pickles"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    plugin: Optional[list[Path]] = PluginOption,
+) -> None:
+    """Every combination of methods x datasets x grid x seeds; finished runs are skipped."""
+    from ltml_bench.config import parse_assignments
+    from ltml_bench.sweep import SweepSpec, counts_line, parse_grid, parse_list, run_sweep
+
+    try:
+        seed_list = [int(s) for s in parse_list(seeds, "seeds")]
+    except ValueError:
+        raise UserError(f"--seeds {seeds!r}: expected integers, e.g. --seeds 0,1,2") from None
+    spec = SweepSpec(
+        methods=parse_list(methods, "methods"), datasets=parse_list(datasets, "datasets"), seeds=seed_list,
+        grid=parse_grid(grid), settings=parse_assignments(set_), epochs=epochs, device=device, out=str(out_dir), jobs=jobs,
+        launcher=launcher, select_on=select_on, plugins=[str(p) for p in plugin or []], partition=partition, time_min=time_min,
+        gpus_per_node=gpus_per_node, cpus_per_task=cpus_per_task, slurm_folder=str(slurm_folder),
+    )
+    summary = run_sweep(spec, log=lambda line: err.print(line, markup=False))
+    err.print(counts_line(summary), markup=False)
+    if as_json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+    else:
+        for r in sorted(summary["results"], key=lambda r: (r["dataset"], r["method"], str(r.get("variant")), r["seed"])):
+            m = r["map"]
+            out.print(f"{r['dataset']:<12} {r['method']:<10} seed {r['seed']:<3} {str(r.get('variant')):<30} "
+                      f"head {_fmt(m['head'])} middle {_fmt(m['middle'])} tail {_fmt(m['tail'])} all {_fmt(m['all'])}", markup=False)
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="small sizes: well under a minute on 2 CPU cores"),
+    device: str = typer.Option("auto", "--device", help="auto (default), cpu, cuda, cuda:N"),
+    threads: int = typer.Option(0, "--threads", help="torch CPU threads for every measurement (0: torch's default)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    out_dir: Optional[Path] = typer.Option(Path("benchmarks/results"), "--out", help="folder for the JSON record ('' to skip)"),
+) -> None:
+    """Speed of the harness, input pipeline and AP against plain PyTorch / torchvision / scikit-learn."""
+    from ltml_bench.bench import record_path, run_bench, summary_lines
+    from ltml_bench.results import write_json
+
+    record = run_bench(quick=quick, device_name=device, threads=threads, log=lambda line: err.print(f"[dim]{line}[/]"))
+    if out_dir is not None and str(out_dir) not in ("", "."):
+        target = record_path(out_dir, record)
+        write_json(target, record)
+        err.print(f"wrote {target}")
+    if as_json:
+        sys.stdout.write(json.dumps(record) + "\n")
+        return
+    for line in summary_lines(record):
+        out.print(line, markup=False)
 
 
 @app.command("list")

@@ -116,7 +116,13 @@ def check(
     else:
         _print_check(report)
     if not report["ok"]:
-        raise typer.Exit(1)
+        raise CheckFailed(f"data check {spec.name}: {len(report['problems'])} problem(s): {report['problems'][0]}")
+
+
+class CheckFailed(UserError):
+    """A dataset that builds but differs from what it should be: exit status 1."""
+
+    exit_code = 1
 
 
 class _null:

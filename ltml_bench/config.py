@@ -46,6 +46,7 @@ class TrainConfig:
     eval_batch_size: int = 256
     num_workers: int = 0
     amp: bool = True  # mixed precision (bf16) on CUDA; ignored on CPU
+    compile: bool = False  # torch.compile the training model (an execution setting: not part of the run's key)
     head_min: int = 100  # group rule: head n >= head_min
     tail_below: int = 20  # group rule: tail n < tail_below
     device: str = "auto"
@@ -180,6 +181,7 @@ class RunConfig:
         payload["train"].pop("device")
         payload["train"].pop("num_workers")
         payload["train"].pop("eval_batch_size")
+        payload["train"].pop("compile", None)
         return payload
 
     def key(self) -> str:
@@ -187,6 +189,6 @@ class RunConfig:
 
     def variant(self) -> str:
         """'default' or the explicit overrides that change the result, e.g. 'lr=0.01,epochs=4'."""
-        ignored = {"device", "num_workers", "eval_batch_size"}
+        ignored = {"device", "num_workers", "eval_batch_size", "compile"}
         items = [f"{k}={_example(v) if isinstance(v, tuple) else v}" for k, v in sorted(self.overrides.items()) if k not in ignored]
         return ",".join(items) if items else "default"

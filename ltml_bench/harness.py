@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ltml_bench import distributed
 from ltml_bench.config import RunConfig, TrainConfig, to_jsonable
 from ltml_bench.data import DatasetBundle, atomic_write_bytes
 from ltml_bench.errors import ConfigError, TrainingDiverged, UserError
@@ -32,6 +33,7 @@ from ltml_bench.results import RECORD_VERSION, RESULT_FILE, environment, write_j
 from ltml_bench.samplers import class_aware_order, shuffled_order
 
 CHECKPOINT = "checkpoint.pt"
+FINITE_CHECK_EVERY = 50  # on CUDA the loss is checked for NaN/inf every this many steps (no host sync per step)
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Plan:
     resume: bool = False
     progress: Callable[[str, int, int], None] | None = None  # (phase, done, total)
     log: Callable[[str], None] = field(default=lambda line: None)
+    record_extra: dict[str, Any] = field(default_factory=dict)  # merged into the result record
 
 
 def resolve_device(name: str) -> torch.device:
@@ -149,10 +152,20 @@ def _check_head(model: LTMLModel, bundle: DatasetBundle, loader: _Loader, device
 
 
 def train_and_evaluate(plan: Plan) -> dict[str, Any]:
+    device = resolve_device(plan.config.train.device)
+    dist_info, device = distributed.setup(device)  # torchrun: WORLD_SIZE > 1
+    try:
+        return _train_and_evaluate(plan, device, dist_info)
+    finally:
+        distributed.teardown(dist_info)
+
+
+def _train_and_evaluate(plan: Plan, device: torch.device, dist_info: distributed.DistInfo) -> dict[str, Any]:
     cfg = plan.config.train
     spec = plan.spec
     bundle = plan.bundle
-    device = resolve_device(cfg.device)
+    main = dist_info.main
+    log = plan.log if main else (lambda line: None)
     seed = plan.config.seed
     seed_everything(seed, device)
 
@@ -167,6 +180,8 @@ def train_and_evaluate(plan: Plan) -> dict[str, Any]:
         train_labels=labels, class_names=list(bundle.class_names),
     )
     model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
     criterion.to(device)
     train_loader = _Loader(bundle.train.dataset, cfg.num_workers)
     test_loader = _Loader(bundle.test.dataset, cfg.num_workers)
@@ -196,12 +211,34 @@ def train_and_evaluate(plan: Plan) -> dict[str, Any]:
         if device.type == "cuda" and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(state["cuda_rng"].cpu())
         start_epoch, iteration = int(state["epoch"]), int(state["iteration"])
-        plan.log(f"resumed from {ckpt_path} after epoch {start_epoch}")
-    elif ckpt_path.exists():
-        ckpt_path.unlink()
+        seconds_before = float(state.get("train_seconds", 0.0))
+        log(f"resumed from {ckpt_path} after epoch {start_epoch}")
+    else:
+        if plan.resume:
+            log(f"--resume: no checkpoint in {plan.run_dir}; starting from epoch 1")
+        elif ckpt_path.exists():
+            log(f"starting over: the checkpoint in {plan.run_dir} is discarded (--resume continues a run)")
+        if main:
+            ckpt_path.unlink(missing_ok=True)
+        seconds_before = 0.0
 
+    # log.txt holds one line per checkpointed epoch: drop lines of epochs an interrupted run did not checkpoint
     log_path = plan.run_dir / "log.txt"
-    started = time.perf_counter()
+    if main:  # only rank 0 of a distributed run touches files
+        old_lines = log_path.read_text().splitlines(keepends=True)[:start_epoch] if log_path.exists() else []
+        atomic_write_bytes(log_path, "".join(old_lines).encode())
+        for stale in plan.run_dir.glob(".*.tmp"):  # temporary files of a run killed while writing
+            stale.unlink(missing_ok=True)
+    train_model: nn.Module = model
+    if dist_info.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        train_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if cfg.compile:
+        train_model = torch.compile(train_model)
+    in_memory = hasattr(bundle.train.dataset, "get_batch")
+    criterion_params = [p for p in criterion.parameters() if p.requires_grad]
+    started = time.perf_counter() - seconds_before
     for epoch in range(start_epoch, cfg.epochs):
         for hook_owner in (criterion, model.head):
             if hasattr(hook_owner, "set_epoch"):
@@ -209,23 +246,50 @@ def train_and_evaluate(plan: Plan) -> dict[str, Any]:
         model.train()
         order = epoch_indices(cfg, labels, seed, epoch)
         index_batches = batches(order, cfg.batch_size)
+        load_batches = index_batches
+        if dist_info.enabled:
+            # every rank needs >= 2 images of each global batch (BatchNorm); each takes a consecutive share
+            index_batches = [b for b in index_batches if len(b) >= 2 * dist_info.world]
+            load_batches = index_batches if in_memory else [
+                b[slice(*distributed.shard_bounds(len(b), dist_info.rank, dist_info.world))] for b in index_batches]
         generator = torch.Generator().manual_seed(int(np.random.default_rng([seed, epoch, 7]).integers(2**62)))
         total_loss = torch.zeros((), device=device)
-        for step, (x, y) in enumerate(train_loader.iterate(index_batches, train=True, generator=generator)):
+        nonfinite = torch.zeros((), dtype=torch.bool, device=device)
+        for step, (x, y) in enumerate(train_loader.iterate(load_batches, train=True, generator=generator)):
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(cfg, epoch, iteration)
+            share = 1.0
+            if dist_info.enabled:
+                global_size = len(index_batches[step])
+                if in_memory:  # the whole global batch was loaded (same augmentation as one process): keep this rank's share
+                    lo, hi = distributed.shard_bounds(global_size, dist_info.rank, dist_info.world)
+                    x, y = x[lo:hi], y[lo:hi]
+                share = x.shape[0] * dist_info.world / global_size  # DDP averages over ranks: weight unequal shares
             x = x.to(device, non_blocking=True)
             y = y.to(device, non_blocking=True)
+            if device.type == "cuda" and x.ndim == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
             with autocast():
-                out = model(x)
+                out = train_model(x)
             loss = criterion(out, y)
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(
-                    f"method {spec.name!r}: loss is {loss.item()} at epoch {epoch + 1}, step {step + 1}; "
-                    f"lower the learning rate (--set lr=...) or check the method's hyper-parameters"
-                )
+            nonfinite = nonfinite | ~torch.isfinite(loss.detach())
+            # CPU: check every step; CUDA: every FINITE_CHECK_EVERY steps and at the epoch's end (no sync per step)
+            if device.type == "cpu" or (step + 1) % FINITE_CHECK_EVERY == 0 or step + 1 == len(index_batches):
+                flag = nonfinite.to(torch.int32)
+                if dist_info.enabled:
+                    distributed.all_reduce_(flag, "max")  # every rank stops together
+                if flag.item():
+                    where = f"step {step + 1}" if device.type == "cpu" else f"by step {step + 1}"
+                    raise TrainingDiverged(
+                        f"method {spec.name!r}: loss is {loss.item() if bool(~torch.isfinite(loss)) else 'not finite'} at epoch {epoch + 1}, {where}; "
+                        f"lower the learning rate (--set lr=...) or check the method's hyper-parameters"
+                    )
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * share if share != 1.0 else loss).backward()
+            if dist_info.enabled and criterion_params:  # loss parameters live outside DDP: average their gradients
+                for p in criterion_params:
+                    if p.grad is not None:
+                        distributed.all_reduce_(p.grad).div_(dist_info.world)
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             optimizer.step()
@@ -233,11 +297,12 @@ def train_and_evaluate(plan: Plan) -> dict[str, Any]:
             iteration += 1
             if plan.progress:
                 plan.progress("train", epoch * len(index_batches) + step + 1, cfg.epochs * len(index_batches))
+        if dist_info.enabled:
+            distributed.all_reduce_(total_loss).div_(dist_info.world)
         mean_loss = float(total_loss) / max(1, len(index_batches))
         line = f"epoch {epoch + 1}/{cfg.epochs} loss {mean_loss:.4f} lr {lr_at(cfg, epoch, iteration):.5f} elapsed {time.perf_counter() - started:.1f}s"
-        plan.log(line)
-        with open(log_path, "a") as handle:
-            handle.write(line + "\n")
+        if not main:
+            continue
         _save_checkpoint(ckpt_path, {
             "config_key": identity,
             "epoch": epoch + 1,
@@ -247,10 +312,21 @@ def train_and_evaluate(plan: Plan) -> dict[str, Any]:
             "criterion": criterion.state_dict(),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+            "train_seconds": time.perf_counter() - started,
         })
+        with open(log_path, "a") as handle:  # after the checkpoint: a logged epoch is a checkpointed one
+            handle.write(line + "\n")
+        log(line)
     train_seconds = time.perf_counter() - started
 
-    scores = predict(model, test_loader, len(bundle.test), cfg.eval_batch_size, device, autocast)
+    if dist_info.enabled:  # each rank scores its share of the test set; rank 0 gathers them in order
+        lo, hi = distributed.shard_bounds(len(bundle.test), dist_info.rank, dist_info.world)
+        part = predict(model, test_loader, len(bundle.test), cfg.eval_batch_size, device, autocast, start=lo, stop=hi)
+        scores = distributed.gather_rows(part, dist_info)
+        if not main:
+            return distributed.broadcast_object(None, dist_info)
+    else:
+        scores = predict(model, test_loader, len(bundle.test), cfg.eval_batch_size, device, autocast)
     rule = GroupRule(cfg.head_min, cfg.tail_below)
     report = group_report(scores, bundle.test.labels, counts, rule)
     buffer = io.BytesIO()
@@ -281,18 +357,30 @@ def train_and_evaluate(plan: Plan) -> dict[str, Any]:
         "dataset_info": to_jsonable(bundle.info),
         "env": environment(str(device)),
     }
+    record.update(plan.record_extra)
+    if dist_info.enabled:
+        record["world_size"] = dist_info.world
     write_json(plan.run_dir / RESULT_FILE, record)
+    if dist_info.enabled:
+        distributed.broadcast_object(record, dist_info)  # every rank returns the same record
     return record
 
 
 @torch.no_grad()
-def predict(model: nn.Module, loader: _Loader, size: int, batch_size: int, device: torch.device, autocast: Any) -> torch.Tensor:
-    """Test scores [N, C] (float32 logits, on the CPU) from the clean model in eval mode."""
+def predict(model: nn.Module, loader: _Loader, size: int, batch_size: int, device: torch.device, autocast: Any,
+            start: int = 0, stop: int | None = None) -> torch.Tensor:
+    """Test scores [N, C] (float32 logits, on the CPU) from the clean model in eval mode (rows start:stop)."""
     model.eval()
-    index_batches = [np.arange(i, min(i + batch_size, size)) for i in range(0, size, batch_size)]
+    stop = size if stop is None else stop
+    index_batches = [np.arange(i, min(i + batch_size, stop)) for i in range(start, stop, batch_size)]
     outputs = []
     for x, _ in loader.iterate(index_batches, train=False, generator=torch.Generator().manual_seed(0)):
+        x = x.to(device, non_blocking=True)
+        if device.type == "cuda" and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         with autocast():
-            out = model(x.to(device, non_blocking=True))
+            out = model(x)
         outputs.append(out.float())
+    if not outputs:
+        return torch.zeros((0, 0))
     return torch.cat(outputs).cpu()

@@ -108,13 +108,15 @@ def scan_runs(runs: Path) -> tuple[list[LoadedRecord], list[SkippedRun]]:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             skipped.append(SkippedRun(result.parent, f"corrupt {RESULT_FILE} ({type(exc).__name__})"))
             continue
+        if isinstance(record, dict) and record.get("eval_split", "test") != "test":
+            continue  # a validation run of hyper-parameter selection (`ltml-bench sweep --select-on val`)
         problem = _valid_record(record)
         if problem:
             skipped.append(SkippedRun(result.parent, f"invalid {RESULT_FILE}: {problem}"))
             continue
         loaded.append(LoadedRecord(result.parent, record))
     for config in sorted(runs.rglob("config.json")):
-        if config.parent not in seen_dirs:
+        if config.parent not in seen_dirs and "_selection" not in config.relative_to(runs).parts:
             skipped.append(SkippedRun(config.parent, "unfinished (no result.json)"))
     return loaded, skipped
 

@@ -17,9 +17,9 @@ a local copy instead (`--set split_file=PATH`).
 Reading is safe by construction:
 - id lists are read as UTF-8 text, never unpickled (a file that starts like a pickle is refused);
 - pickles go through `safe_load_pickle`, a restricted unpickler that resolves only numpy's
-  array-reconstruction globals (`_reconstruct`, `ndarray`, `dtype`, `scalar`, without object
-  dtypes), `_codecs.encode` for latin-1 byte strings (how Python 2 pickles carry array bytes),
-  and the builtins `set`, `dict`, `list`. Any other global (`os.system`, `builtins.eval`, ...) is
+  array-reconstruction globals (`_reconstruct`, `ndarray`, `dtype`, `scalar`, and protocol 5's
+  `_frombuffer`, all without object dtypes), `_codecs.encode` for latin-1 byte strings (how
+  Python 2 pickles carry array bytes), and the builtins `set`, `dict`, `list`. Any other global (`os.system`, `builtins.eval`, ...) is
   refused before anything is called, and the loaded value is checked to hold only those types.
 - the stray COCO draft files at `appendix/coco/longtail2017class_split.pkl` and
   `appendix/coco/longtail2017img_id.pkl` (an older 23 / 29 / 28 split, committed beside the real
@@ -189,9 +189,9 @@ def read_id_list(path: str | Path) -> list[str]:
 
 def _numpy_globals() -> dict[tuple[str, str], Any]:
     try:
-        from numpy._core import multiarray
+        from numpy._core import multiarray, numeric
     except ImportError:  # numpy < 2
-        from numpy.core import multiarray  # type: ignore[no-redef]
+        from numpy.core import multiarray, numeric  # type: ignore[no-redef]
 
     def safe_dtype(*args: Any) -> np.dtype:
         dtype = np.dtype(*args)
@@ -209,6 +209,11 @@ def _numpy_globals() -> dict[tuple[str, str], Any]:
             raise pickle.UnpicklingError("only plain numpy scalars are allowed")
         return multiarray.scalar(dtype, *args)
 
+    def safe_frombuffer(buffer: Any, dtype: Any, *args: Any) -> Any:
+        if not isinstance(buffer, (bytes, bytearray)) or not isinstance(dtype, np.dtype) or dtype.hasobject:
+            raise pickle.UnpicklingError("only plain numpy buffers are allowed")
+        return numeric._frombuffer(buffer, dtype, *args)
+
     def safe_encode(text: Any, encoding: str = "utf-8", *rest: Any) -> bytes:
         if not isinstance(text, str) or encoding.lower().replace("-", "") not in ("latin1", "iso88591") or rest:
             raise pickle.UnpicklingError("only latin-1 byte strings are allowed")
@@ -218,6 +223,8 @@ def _numpy_globals() -> dict[tuple[str, str], Any]:
     for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
         allowed[(module, "_reconstruct")] = safe_reconstruct
         allowed[(module, "scalar")] = safe_scalar
+    for module in ("numpy.core.numeric", "numpy._core.numeric"):
+        allowed[(module, "_frombuffer")] = safe_frombuffer  # pickle protocol 5
     allowed[("numpy", "ndarray")] = np.ndarray
     allowed[("numpy", "dtype")] = safe_dtype
     allowed[("_codecs", "encode")] = safe_encode
