@@ -252,6 +252,19 @@ def plot(
         out.print(str(path), markup=False)
 
 
+@app.command()
+def docs(
+    out_dir: Path = typer.Option(Path("docs/methods"), "--out", help="folder for <method>.md pages and index.md"),
+    plugin: Optional[list[Path]] = PluginOption,
+) -> None:
+    """Write one markdown page per registered method (docstring, formula, defaults, sweep, paper, numbers)."""
+    _load_plugins(plugin)
+    from ltml_bench.docs import write_method_docs
+
+    for path in write_method_docs(out_dir):
+        out.print(str(path), markup=False)
+
+
 from ltml_bench.cli_data import data_app  # noqa: E402  (`ltml-bench data check|pareto`)
 
 app.add_typer(data_app, name="data")
@@ -373,7 +386,12 @@ def main(argv: Optional[list[str]] = None) -> None:
     debug = os.environ.get("LTML_BENCH_DEBUG") == "1"
     warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
     try:
-        app(args=argv, standalone_mode=False, prog_name="ltml-bench")
+        # without standalone mode, typer returns (not raises) the status of `typer.Exit(n)` and of Ctrl-C (130)
+        code = app(args=argv, standalone_mode=False, prog_name="ltml-bench")
+        if code == 130:
+            raise KeyboardInterrupt
+        if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+            sys.exit(code)
     except UserError as exc:
         if debug:
             raise

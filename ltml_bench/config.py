@@ -126,6 +126,12 @@ def _example(default: Any) -> str:
     return str(default).lower() if isinstance(default, bool) else str(default)
 
 
+def _format_value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value) if value else "none"
+    return str(value)
+
+
 def parse_assignments(assignments: list[str] | tuple[str, ...]) -> dict[str, str]:
     """['a=1', 'b=x'] -> {'a': '1', 'b': 'x'}; a malformed item is a ConfigError."""
     parsed: dict[str, str] = {}
@@ -188,7 +194,7 @@ class RunConfig:
         return config_hash(self.identity())
 
     def variant(self) -> str:
-        """'default' or the explicit overrides that change the result, e.g. 'lr=0.01,epochs=4'."""
+        """'default' or the explicit overrides that change the result, e.g. 'epochs=4 lr_steps=2,3'."""
         ignored = {"device", "num_workers", "eval_batch_size", "compile"}
-        items = [f"{k}={_example(v) if isinstance(v, tuple) else v}" for k, v in sorted(self.overrides.items()) if k not in ignored]
-        return ",".join(items) if items else "default"
+        items = [f"{k}={_format_value(v)}" for k, v in sorted(self.overrides.items()) if k not in ignored]
+        return " ".join(items) if items else "default"

@@ -113,26 +113,27 @@ class TensorImages:
 
     def get_batch(self, indices: Sequence[int] | Any, train: bool, generator: Any = None) -> tuple[Any, Any]:
         import torch
-        import torch.nn.functional as F
 
         idx = torch.as_tensor(indices, dtype=torch.long)
-        x = self.images[idx].float()
+        x = self.images[idx]
         if train:
+            # flip, then replicate-pad by `pad` and crop at (dy, dx): one row and one column index
+            # list per image (clamped = replicate padding; reversed = flipped), applied to the uint8
+            # images before the float conversion (same pixels and random draws as padding a float copy)
             n, _, h, w = x.shape
             flip = torch.rand(n, generator=generator) < 0.5
-            x = torch.where(flip.view(n, 1, 1, 1), x.flip(3), x)
+            rows = torch.arange(h).expand(n, h)
+            cols = torch.arange(w).expand(n, w)
             if self.pad > 0:
                 p = self.pad
-                padded = F.pad(x, (p, p, p, p), mode="replicate")
                 dx = torch.randint(0, 2 * p + 1, (n,), generator=generator)
                 dy = torch.randint(0, 2 * p + 1, (n,), generator=generator)
-                rows = (dy.view(n, 1) + torch.arange(h).view(1, h))  # [n, h]
-                cols = (dx.view(n, 1) + torch.arange(w).view(1, w))  # [n, w]
-                x = padded[
-                    torch.arange(n).view(n, 1, 1, 1),
-                    torch.arange(3).view(1, 3, 1, 1),
-                    rows.view(n, 1, h, 1),
-                    cols.view(n, 1, 1, w),
-                ]
-        x = (x - self.mean) / self.std
+                rows = (rows + (dy.view(n, 1) - p)).clamp(0, h - 1)
+                cols = (cols + (dx.view(n, 1) - p)).clamp(0, w - 1)
+            cols = torch.where(flip.view(n, 1), (w - 1) - cols, cols)
+            out = torch.empty_like(x)
+            for i in range(n):
+                out[i] = x[i].index_select(1, rows[i]).index_select(2, cols[i])
+            x = out
+        x = (x.float() - self.mean) / self.std
         return x.contiguous(), self.targets[idx]

@@ -61,12 +61,13 @@ def setup(device: torch.device) -> tuple[DistInfo, torch.device]:
     return DistInfo(world, rank, local_rank, owns), device
 
 
-def teardown(info: DistInfo) -> None:
+def teardown(info: DistInfo, barrier: bool = True) -> None:
     if info.enabled and info.owns_group:
         import torch.distributed as dist
 
         if dist.is_initialized():
-            dist.barrier()
+            if barrier:
+                dist.barrier()
             dist.destroy_process_group()
 
 

@@ -155,9 +155,12 @@ def train_and_evaluate(plan: Plan) -> dict[str, Any]:
     device = resolve_device(plan.config.train.device)
     dist_info, device = distributed.setup(device)  # torchrun: WORLD_SIZE > 1
     try:
-        return _train_and_evaluate(plan, device, dist_info)
-    finally:
-        distributed.teardown(dist_info)
+        record = _train_and_evaluate(plan, device, dist_info)
+    except BaseException:
+        distributed.teardown(dist_info, barrier=False)  # the other ranks may be stuck in a collective
+        raise
+    distributed.teardown(dist_info)
+    return record
 
 
 def _train_and_evaluate(plan: Plan, device: torch.device, dist_info: distributed.DistInfo) -> dict[str, Any]:
@@ -178,6 +181,7 @@ def _train_and_evaluate(plan: Plan, device: torch.device, dist_info: distributed
         cfg.backbone, cfg.pretrained and not cfg.weights_file, bundle.num_classes, counts, head_cls,
         dict(plan.config.head_params), cfg.neck_dim, cfg.dropout, cfg.freeze_prefixes, cfg.frozen_bn, cfg.weights_file,
         train_labels=labels, class_names=list(bundle.class_names),
+        strict_freeze="freeze_prefixes" in plan.config.overrides, warn=log,
     )
     model.to(device)
     if device.type == "cuda":

@@ -21,8 +21,9 @@ Train (`train=True`), in this order:
    i. random channel swap, p = 0.5: the channels in a uniformly random permutation of 3.
 2. Random crop: up to 50 tries of new_w ~ U(0.8 w, w), new_h ~ U(0.8 h, h), rejected when
    new_h / new_w is outside [0.5, 2]; left ~ U(0, w - new_w), top ~ U(0, h - new_h); the crop is
-   [int(top), int(top + new_h)) x [int(left), int(left + new_w)). After 50 rejections (impossible
-   for 0.8-1.0 crops, kept for fidelity) the image is left uncropped.
+   [int(top), int(top + new_h)) x [int(left), int(left + new_w)) (at least 1 px each way, for
+   images a few pixels wide). After 50 rejections (which happens only to images whose own
+   aspect h / w is far outside 0.5-2) the image is left uncropped.
    Every step of 1. is per pixel, so it commutes with the crop: the crop is applied first (less
    work), with the random draws still taken in the order above.
 3. Resize to S x S without keeping the aspect ratio (bilinear, half-pixel centres, no antialias:
@@ -41,6 +42,7 @@ DataLoader workers get torch's per-worker seeds. Images are decoded with PIL and
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -169,7 +171,8 @@ def crop_box(h: int, w: int, rng: np.random.Generator) -> tuple[int, int, int, i
             continue
         left = rng.uniform(0, w - new_w)
         top = rng.uniform(0, h - new_h)
-        return int(top), int(top + new_h), int(left), int(left + new_w)
+        # at least one pixel each way (only matters for images a few pixels wide)
+        return int(top), max(int(top + new_h), int(top) + 1), int(left), max(int(left + new_w), int(left) + 1)
     return None
 
 
@@ -224,6 +227,12 @@ class ImageListDataset:
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def eval_view(self) -> "ImageListDataset":
+        """The same images with the test transform (resize only), e.g. for a validation split carved from training."""
+        view = copy.copy(self)
+        view.train = False
+        return view
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         import torch

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -126,11 +126,19 @@ def build_model(
     weights_file: str = "",
     train_labels: np.ndarray | None = None,
     class_names: Sequence[str] | None = None,
+    strict_freeze: bool = True,
+    warn: Callable[[str], None] | None = None,
 ) -> LTMLModel:
+    """Backbone + neck + head. `strict_freeze=False` (the recipe's prefixes, not the user's) only
+    warns when the prefixes match nothing in this backbone, e.g. a ResNet recipe on another model."""
     backbone = create_backbone(backbone_name, pretrained, weights_file)
     if freeze_prefixes:
         if freeze_parameters(backbone, freeze_prefixes) == 0:
-            raise UserError(f"freeze_prefixes={','.join(freeze_prefixes)} matched no parameter of {backbone_name!r}")
+            message = f"freeze_prefixes={','.join(freeze_prefixes)} matched no parameter of {backbone_name!r}"
+            if strict_freeze:
+                raise UserError(message + "; give prefixes of its parameter names or --set freeze_prefixes=none")
+            if warn is not None:
+                warn(message + " (the recipe's frozen stages do not apply to this backbone: nothing frozen)")
     width = int(getattr(backbone, "num_features"))
     neck = Neck(width, neck_dim, dropout) if neck_dim > 0 else None
     in_features = neck_dim if neck_dim > 0 else width

@@ -9,7 +9,9 @@ Procedure (PROTOCOL.md section 1):
 3. Visit classes in that order; for each, while the selected set holds fewer images of the class
    than its reference, add a random unselected pool image carrying it; while it holds more,
    remove a random selected image carrying it. Later classes move earlier classes' counts (images
-   carry several labels), so the final counts differ from the references.
+   carry several labels), so the final counts differ from the references. As in the DB tool, the
+   deficit (or excess) is computed once at the visit and drawn in one sample; when fewer
+   candidates exist than needed, all of them are taken (the DB tool's COCO variant).
 
 Random streams (`stream=`):
 - "python" (the faithful reading): the DB tool's own stream. The original script seeds Python's
@@ -27,8 +29,9 @@ Random streams (`stream=`):
 
 Neither stream tightens the spread across seeds: the final counts of the early (head) classes move
 with every later addition or removal, and that spread is a property of the procedure itself, not
-of a misreading. On the VOC pool, person ends between about 740 and 820 over seeds (published:
-775, which seed 0 of the "python" stream reproduces); groups stay 6 / 6 / 8 or 5 / 7 / 8.
+of a misreading. On the VOC pool over 40 seeds, person ends at 751-808 (std 15) with the
+"python" stream and 739-821 (std 17) with "numpy" (published: 775, which seed 0 of the "python"
+stream reproduces); 1,109-1,194 images; groups 6 / 6 / 8 (about 3 seeds in 4) or 5 / 7 / 8.
 Another seed gives another subset of the same shape: use the published id lists (or the "python"
 stream with seed 0, VOC only checked) to reproduce published numbers.
 """

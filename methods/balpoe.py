@@ -8,7 +8,8 @@ Defaults: lambdas (0, 1, 2), uniform sampling (80-epoch recipe).
 Sign convention (our choice, stated in `ltml_bench.heads.balpoe`): the shift is ADDED in training, as in
 logit adjustment (training on z + tau log prior makes z the balanced posterior): lambda 0 learns the
 long-tailed posterior, 1 the balanced one, 2 a tail-favouring one; the mean lambda 1 makes the ensemble
-target the balanced posterior, as BalPoE's default experts (its lambdas {1, 0, -1} = 1 - ours) do.
+target the balanced posterior, as BalPoE's default experts (the paper's lambdas {1, 0, -1} = 1 - ours;
+the official code's `tau_list=(0, 1, 2)` is ours, also added to the logits, loss averaged over experts).
 Guards: n_k clamped to [1, N - 1]. Differences from the paper: single-label softmax CE -> per-class BCE
 with prior ODDS; experts share the whole backbone and neck (no per-expert last stage); no mixup.
 Head and loss: `ltml_bench.heads.balpoe` (BalPoEHead, BalPoELoss).

@@ -180,3 +180,18 @@ def test_concurrent_runs_into_one_folder_all_finish(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(table.stdout)))
     seeds = {(r["method"], r["seeds"]) for r in rows}
     assert seeds == {("erm", "0,1"), ("rw", "0")}
+
+
+def test_ctrl_c_exits_130_with_a_hint_and_resume_continues(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ltml_bench", *RUN_ARGS, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=ENV, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    _wait_until(proc, lambda: _epochs_logged(out) >= 1, "the first checkpoint")
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted; finished epochs are checkpointed, continue with --resume" in stderr
+    assert "Traceback" not in stderr and stdout == ""
+    assert (_run_dir(out) / "checkpoint.pt").exists() and not (_run_dir(out) / "result.json").exists()

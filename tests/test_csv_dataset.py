@@ -16,6 +16,15 @@ from ltml_bench.registry import get_dataset
 FINDINGS = ["Atelectasis", "Cardiomegaly", "Effusion", "Infiltration", "Mass", "Nodule"]
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models on a shared 2-core machine: extra threads only contend."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def png_bytes(seed: int, size: tuple[int, int] = (24, 20)) -> bytes:
     from PIL import Image
 

@@ -26,6 +26,15 @@ from ltml_bench.images import apply_photometric, crop_box, photometric_params, r
 from ltml_bench.registry import METHODS, get_dataset
 
 METHOD = "db_focal" if "db_focal" in METHODS.names() else "erm"
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}  # tiny models on a shared 2-core machine: threads only contend
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def build_voc(**options: Any):
@@ -75,6 +84,10 @@ def test_voc_builder_labels_and_items(voc) -> None:
     t2, _ = bundle.test.dataset[0]
     assert torch.equal(t1, t2) and t1.shape == (3, 32, 32)
     assert abs(float(t1.mean())) < 3  # normalised
+    view = bundle.train.dataset.eval_view()  # test transform on training images (validation carving)
+    v1, _ = view[0]
+    v2, _ = view[0]
+    assert torch.equal(v1, v2) and bundle.train.dataset.train
 
 
 def test_voc_root_can_be_the_devkit_and_env(voc, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -319,7 +332,7 @@ def test_cli_run_contract(voc, tmp_path: Path) -> None:
     args = ["run", "--method", "erm", "--dataset", "voc_lt", "--data-root", str(root), "--set", f"split_file={split}",
             "--backbone", "ltml_cifar_resnet_small", "--no-pretrained", "--epochs", "1", "--set", "image_size=32",
             "--json", "--out", str(tmp_path / "runs")]
-    proc = cli(*args)
+    proc = cli(*args, env=ONE_THREAD)
     if proc.returncode == 2 and "freeze_prefixes" in proc.stderr:
         # the epoch itself is covered by test_one_training_epoch (which works around this)
         pytest.xfail(f"the exact contract command fails: {proc.stderr.strip()}")
@@ -333,7 +346,7 @@ def test_cli_run_contract(voc, tmp_path: Path) -> None:
 
 def test_cli_run_without_weights_offline(voc, tmp_path: Path) -> None:
     root, split, _ = voc
-    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "TORCH_HOME": str(tmp_path / "torch")}
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "TORCH_HOME": str(tmp_path / "torch"), **ONE_THREAD}
     proc = cli("run", "--method", "erm", "--dataset", "voc_lt", "--data-root", str(root), "--set", f"split_file={split}",
                "--backbone", "resnet18", "--epochs", "1", "--set", "image_size=32", "--out", str(tmp_path / "runs"), env=env, timeout=120)
     assert proc.returncode == 2

@@ -4,8 +4,8 @@ The runs use a tiny in-memory dataset registered here for the module's duration:
 (32 px, random pixels) over 6 classes with training counts 30 / 14 / 8 / 6 / 3 / 1, grouped with
 lowered thresholds (head n >= 12, tail n < 5: 2 / 2 / 2 classes), and 24 test images in which every
 class has a positive. Each method trains one epoch of a narrow CIFAR-style ResNet (neck 16-d,
-batch 8) on the CPU; a separate manual step checks that every trainable parameter of the method's
-head receives a finite, non-zero gradient from the method's loss.
+batch 8) on the CPU with one torch thread (about 0.4 s a method); a separate manual step checks that
+every trainable parameter of the method's head receives a finite, non-zero gradient from its loss.
 """
 
 from __future__ import annotations
@@ -63,7 +63,12 @@ BUNDLE = _tiny_bundle()
 
 @pytest.fixture(scope="module", autouse=True)
 def tiny_dataset():
+    # one intra-op thread: on a shared 2-core machine, 2 threads of tiny convolutions fighting other
+    # processes made a run 5-20x slower (0.4 s -> 2-9 s per method)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     DATASETS.names()  # load the built-ins first, so that registering here cannot shadow their loading
+    importlib.import_module("ltml_bench.backbones")  # timm's import is paid here, not by the first method
     DATASETS.register(
         DatasetSpec(
             name=TINY, title="tiny", summary="6-class test set of test_methods.py", build=lambda **_: BUNDLE,
@@ -73,6 +78,7 @@ def tiny_dataset():
     )
     yield
     DATASETS.unregister(TINY)
+    torch.set_num_threads(threads)
 
 
 def _settings(spec) -> dict:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ltml_bench.errors import UserError
+from ltml_bench.errors import ConfigError, UserError
 from ltml_bench.heads.ml_gcn import (
     MLGCNHead,
     conditional_probability,
@@ -79,8 +79,10 @@ def test_threshold_and_isolated_classes():
         assert np.isfinite(adj).all()
         assert adj[3, 3] == pytest.approx(1.0)
         assert not adj[3, :3].any() and not adj[:3, 3].any()
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         reweighted_adjacency(LABELS, form="bogus")
+    with pytest.raises(ConfigError):
+        MLGCNHead(8, 3, train_labels=LABELS, t=1.5)
 
 
 def test_head_output_shape_and_classifier():

@@ -10,7 +10,9 @@ Multi-label adaptation used here (each class is a binary problem with prior odds
     training: L = mean_e BCE(z_e + lambda_e b, y)      (BCE a mean over images and classes)
     inference: z = mean_e z_e                            (UNshifted logits)
 Sign convention: the shift is ADDED during training, as in the logit-adjustment literature (Menon et
-al. 2021: training on z + tau log prior makes z estimate the balanced posterior). With the shift,
+al. 2021: training on z + tau log prior makes z estimate the balanced posterior) and as in the official
+code (emasa/BalPoE-CalibratedLT, `BSExpertLoss(tau_list=(0, 1, 2))`: expert logits + tau * log prior,
+loss averaged over experts), whose softmax log prior log(n_k / sum n) becomes the binary prior logit here. With the shift,
 z_e + lambda_e b fits the training posterior logit, so z_e ~ log-likelihood ratio + (1 - lambda_e) b:
 lambda 0 = plain BCE (the long-tailed posterior), lambda 1 = the balanced posterior (prior odds 1:1),
 lambda 2 = a tail-favouring (inverse-prior) expert. The defaults (0, 1, 2) average to 1: the ensemble
@@ -30,6 +32,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ltml_bench.errors import ConfigError
 
 
 def prior_logit(class_counts: Sequence[int] | np.ndarray, num_samples: int) -> np.ndarray:
@@ -66,7 +70,7 @@ class BalPoEHead(nn.Module):
             raise ValueError(f"class_counts has {len(counts)} entries for {num_classes} classes")
         lambdas = tuple(float(v) for v in (lambdas if isinstance(lambdas, (tuple, list)) else (lambdas,)))
         if not lambdas:
-            raise ValueError("lambdas must name at least one expert")
+            raise ConfigError("balpoe: lambdas must name at least one expert (e.g. --set lambdas=0,1,2)")
         if train_labels is not None:
             total = int(np.asarray(train_labels).shape[0])
         elif num_samples:

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ltml_bench.errors import ConfigError
+
 
 class CosineHead(nn.Module):
     """Cosine classifier: cosines [B, C] in training, `eval_scale` * cosines in eval mode."""
@@ -40,7 +42,7 @@ class CosineHead(nn.Module):
     ) -> None:
         super().__init__()
         if not eval_scale > 0:
-            raise ValueError(f"eval_scale={eval_scale}: must be > 0")
+            raise ConfigError(f"cosine head: eval_scale={eval_scale}: must be > 0")
         self.eval_scale = float(eval_scale)
         self.weight = nn.Parameter(torch.empty(num_classes, in_features))
         with torch.no_grad():

@@ -11,7 +11,7 @@ Adjacency, from the TRAINING label matrix Y [N, C] (the long-tailed training set
     P_ij = P(L_j | L_i) = M_ij / n_i (a row of a class with n_i = 0 is all zero),
     A_ij = 1 if P_ij >= t else 0   (i != j), t = 0.4.
 Re-weighting and normalisation, two forms (`adjacency=`):
-- "official" (DEFAULT; the public code's `gen_A` + `gen_adj`, which produced the published numbers):
+- "official" (DEFAULT; the public code's `gen_A` + `gen_adj`):
     A'_ij = p A_ij / sum_i' A_i'j (each COLUMN's off-diagonal entries sum to p; a zero column stays 0),
     A' = A' + I (diagonal 1),   D = diag(row sums of A'),   A_hat = D^-1/2 A'^T D^-1/2.
   So node j aggregates from the classes i with P(L_j | L_i) >= t. The code's `+ 1e-6` in the column
@@ -23,7 +23,8 @@ Re-weighting and normalisation, two forms (`adjacency=`):
   So node i aggregates from the classes j with P(L_j | L_i) >= t. Rows sum to 1 (1 - p for a class
   without neighbours), so the normalisation only rescales isolated classes (their A_hat_ii = 1).
 The two forms differ in the direction of aggregation and in the diagonal (1 vs 1 - p); the paper and
-its code disagree, we default to the code because the published ML-GCN numbers come from it.
+its code disagree. We default to the code: it is what the paper's own results and, as far as we can
+tell, the long-tailed benchmarks' ML-GCN rows were run with (the seed paper does not say).
 
 Embeddings: GloVe 300-d word vectors in the paper; they cannot be downloaded offline, so the default is
 a one-hot embedding (E = I, d = C: the first GCN layer's weight rows become free per-class vectors
@@ -54,7 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltml_bench.errors import UserError
+from ltml_bench.errors import ConfigError, UserError
 
 ADJACENCY_FORMS = ("official", "paper")
 
@@ -76,7 +77,7 @@ def conditional_probability(train_labels: np.ndarray) -> np.ndarray:
 def reweighted_adjacency(train_labels: np.ndarray, t: float = 0.4, p: float = 0.25, form: str = "official") -> np.ndarray:
     """A' (binarised at t, re-weighted with p, diagonal added) before the symmetric normalisation."""
     if form not in ADJACENCY_FORMS:
-        raise ValueError(f"adjacency={form!r}: choose one of {', '.join(ADJACENCY_FORMS)}")
+        raise ConfigError(f"ml_gcn: adjacency={form!r}: choose one of {', '.join(ADJACENCY_FORMS)}")
     binary = (conditional_probability(train_labels) >= t).astype(np.float64)
     np.fill_diagonal(binary, 0.0)
     num_classes = binary.shape[0]
@@ -186,11 +187,11 @@ class MLGCNHead(nn.Module):
         if labels.ndim != 2 or labels.shape[1] != num_classes:
             raise ValueError(f"train_labels has shape {labels.shape}, expected [N, {num_classes}]")
         if not 0.0 <= t <= 1.0:
-            raise ValueError(f"t={t}: the co-occurrence threshold must be in [0, 1]")
+            raise ConfigError(f"ml_gcn: t={t}: the co-occurrence threshold must be in [0, 1]")
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"p={p}: the re-weighting must be in [0, 1]")
+            raise ConfigError(f"ml_gcn: p={p}: the re-weighting must be in [0, 1]")
         if hidden < 1:
-            raise ValueError(f"hidden={hidden}: must be >= 1")
+            raise ConfigError(f"ml_gcn: hidden={hidden}: must be >= 1")
         self.t, self.p, self.form = float(t), float(p), adjacency
         adj = gcn_adjacency(labels, self.t, self.p, adjacency)
         if word_vectors:
