@@ -181,7 +181,7 @@ SPEC = DATASETS.register(
             "epochs": 30,
             "lr_steps": (20, 27),
             "batch_size": 32,
-            "lr": 0.02,
+            "lr": 0.1,
             "warmup_iters": 100,
             "neck_dim": 64,
         },

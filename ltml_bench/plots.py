@@ -116,9 +116,9 @@ def plot_groups(ax: Any, series: dict[str, list[dict[str, Any]]]) -> None:
         errors = [s if len(items) > 1 else 0.0 for _, s in stats]
         bars = ax.bar(x - 0.4 + width * (k + 0.5), means, width, yerr=errors if len(items) > 1 else None, capsize=3,
                       label=f"{label} ({len(items)} seed{'s' if len(items) > 1 else ''})")
-        for bar, value in zip(bars, means):
-            if not math.isnan(value):
-                ax.annotate(f"{value:.1f}", (bar.get_x() + bar.get_width() / 2, value), xytext=(0, 2),
+        for bar, value, error in zip(bars, means, errors):
+            if not math.isnan(value):  # above the error bar
+                ax.annotate(f"{value:.1f}", (bar.get_x() + bar.get_width() / 2, value + (error or 0.0)), xytext=(0, 2),
                             textcoords="offset points", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(x, [f"{g} ({sizes[g]})" for g in GROUPS])
     ax.set_ylabel("mAP (%), mean ± std over seeds")

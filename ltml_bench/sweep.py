@@ -163,7 +163,10 @@ def _launch_submitit(spec: SweepSpec, jobs: list[dict[str, Any]], done: Callable
         raise UserError(f"--launcher {spec.launcher}: submitit is not installed (pip install submitit)") from exc
     folder = Path(spec.slurm_folder) / "%j"
     if spec.launcher == "slurm":
-        executor: Any = submitit.AutoExecutor(folder=folder, cluster="slurm")
+        try:
+            executor: Any = submitit.AutoExecutor(folder=folder, cluster="slurm")
+        except RuntimeError as exc:  # no srun/sbatch here
+            raise UserError(f"--launcher slurm: {exc} (run from a SLURM login node, or test with --launcher submitit-local)") from exc
         params: dict[str, Any] = {"timeout_min": spec.time_min, "gpus_per_node": spec.gpus_per_node, "name": "ltml-bench",
                                   "tasks_per_node": 1, "nodes": 1}
         if spec.cpus_per_task:

@@ -25,3 +25,40 @@ def test_bench_quick_json(tmp_path: Path) -> None:
     written = list(tmp_path.glob("*.json"))
     assert len(written) == 1 and written[0].name.startswith(record["device"])
     assert json.loads(written[0].read_text())["ap_max_abs_diff"] == record["ap_max_abs_diff"]
+
+
+def _reference_get_batch(store, indices, generator):
+    """The original float pad-and-crop of `TensorImages` (advanced indexing), kept as the reference."""
+    import torch
+    import torch.nn.functional as F
+
+    idx = torch.as_tensor(indices, dtype=torch.long)
+    x = store.images[idx].float()
+    n, _, h, w = x.shape
+    flip = torch.rand(n, generator=generator) < 0.5
+    x = torch.where(flip.view(n, 1, 1, 1), x.flip(3), x)
+    if store.pad > 0:
+        p = store.pad
+        padded = F.pad(x, (p, p, p, p), mode="replicate")
+        dx = torch.randint(0, 2 * p + 1, (n,), generator=generator)
+        dy = torch.randint(0, 2 * p + 1, (n,), generator=generator)
+        rows = dy.view(n, 1) + torch.arange(h).view(1, h)
+        cols = dx.view(n, 1) + torch.arange(w).view(1, w)
+        x = padded[torch.arange(n).view(n, 1, 1, 1), torch.arange(3).view(1, 3, 1, 1), rows.view(n, 1, h, 1), cols.view(n, 1, 1, w)]
+    return (x - store.mean) / store.std
+
+
+def test_fast_augmentation_matches_the_reference_exactly() -> None:
+    import numpy as np
+    import torch
+
+    from ltml_bench.data import TensorImages
+
+    rng = np.random.default_rng(0)
+    for size, pad in ((32, 2), (17, 3), (8, 0), (5, 4)):
+        images = rng.integers(0, 256, (40, 3, size, size), dtype=np.uint8)
+        store = TensorImages(images, np.zeros((40, 2)), pad=pad)
+        for indices in (np.arange(40), rng.integers(0, 40, 7)):
+            ours, _ = store.get_batch(indices, train=True, generator=torch.Generator().manual_seed(5))
+            ref = _reference_get_batch(store, indices, torch.Generator().manual_seed(5))
+            assert torch.equal(ours, ref)
