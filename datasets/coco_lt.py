@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ import numpy as np
 from ltml_bench.data import DatasetBundle, Split, atomic_write_bytes, cache_dir, stable_hash
 from ltml_bench.errors import DataError
 from ltml_bench.realdata import Expected, check_ids_in_pool, require_dir, require_file, require_images, resolve_data_root, training_ids
+from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED
 from ltml_bench.registry import DATASETS, DatasetSpec
 
 NUM_CLASSES = 80
@@ -164,26 +164,8 @@ SPEC = DATASETS.register(
         title="COCO-LT",
         summary="COCO2017 train long-tailed subset (1,909 images, 80 classes) / all 5,000 val2017 images; needs COCO 2017",
         build=build,
-        recipe={
-            "backbone": "resnet50",
-            "pretrained": True,
-            "image_size": 224,
-            "freeze_prefixes": ("conv1", "bn1", "layer1"),
-            "frozen_bn": True,
-            "neck_dim": 256,
-            "dropout": 0.5,
-            "lr": 0.02,
-            "momentum": 0.9,
-            "weight_decay": 1e-4,
-            "batch_size": 32,
-            "warmup_iters": 500,
-            "warmup_ratio": 1.0 / 3.0,
-            "grad_clip": 35.0,
-            "epochs": 80,
-            "lr_steps": (55, 70),
-            "num_workers": min(4, os.cpu_count() or 1),
-        },
-        recipe_resampled={"epochs": 8, "lr_steps": (5, 7)},
+        recipe=DB_RESNET50,
+        recipe_resampled=DB_RESNET50_RESAMPLED,
         options={"data_root": "", "split": "published", "split_file": "", "split_seed": 0, "image_size": 224},
     ),
     origin="builtin",

@@ -26,7 +26,6 @@ naming the file and line.
 from __future__ import annotations
 
 import csv as _csv
-import os
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ import numpy as np
 from ltml_bench.data import DatasetBundle, Split
 from ltml_bench.errors import DataError
 from ltml_bench.realdata import require_dir, require_file
+from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED
 from ltml_bench.registry import DATASETS, DatasetSpec
 
 IMAGE_COLUMNS = ("image index", "image", "image_id", "image_path", "path", "file", "filename", "file_name", "id")
@@ -180,17 +180,8 @@ SPEC = DATASETS.register(
         title="CSV",
         summary="any image folder + CSV of image,labels (e.g. NIH ChestX-ray14 with label_sep='|'); optional Pareto subset",
         build=build,
-        recipe={
-            "backbone": "resnet50",
-            "pretrained": True,
-            "image_size": 224,
-            "freeze_prefixes": ("conv1", "bn1", "layer1"),
-            "frozen_bn": True,
-            "epochs": 80,
-            "lr_steps": (55, 70),
-            "num_workers": min(4, os.cpu_count() or 1),
-        },
-        recipe_resampled={"epochs": 8, "lr_steps": (5, 7)},
+        recipe=DB_RESNET50,
+        recipe_resampled=DB_RESNET50_RESAMPLED,
         options={
             "images": "", "labels": "", "image_column": "", "label_column": "", "label_sep": " ", "no_label": "No Finding",
             "test_labels": "", "test_images": "", "test_fraction": 0.2, "split_seed": 0, "pareto": False,

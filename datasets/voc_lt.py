@@ -22,7 +22,6 @@ builder, alpha 6, max 800, `split_seed`; seed 0 replays the published list exact
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-import os
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ import numpy as np
 from ltml_bench.data import DatasetBundle, Split
 from ltml_bench.errors import DataError
 from ltml_bench.realdata import Expected, check_ids_in_pool, require_dir, require_file, require_images, resolve_data_root, training_ids
+from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED
 from ltml_bench.registry import DATASETS, DatasetSpec
 
 CLASS_NAMES = [
@@ -130,26 +130,8 @@ SPEC = DATASETS.register(
         title="VOC-LT",
         summary="VOC2012 trainval long-tailed subset (1,142 images, 20 classes) / VOC2007 test (4,952); needs VOCdevkit",
         build=build,
-        recipe={
-            "backbone": "resnet50",
-            "pretrained": True,
-            "image_size": 224,
-            "freeze_prefixes": ("conv1", "bn1", "layer1"),
-            "frozen_bn": True,
-            "neck_dim": 256,
-            "dropout": 0.5,
-            "lr": 0.02,
-            "momentum": 0.9,
-            "weight_decay": 1e-4,
-            "batch_size": 32,
-            "warmup_iters": 500,
-            "warmup_ratio": 1.0 / 3.0,
-            "grad_clip": 35.0,
-            "epochs": 80,
-            "lr_steps": (55, 70),
-            "num_workers": min(4, os.cpu_count() or 1),
-        },
-        recipe_resampled={"epochs": 8, "lr_steps": (5, 7)},
+        recipe=DB_RESNET50,
+        recipe_resampled=DB_RESNET50_RESAMPLED,
         options={"data_root": "", "split": "published", "split_file": "", "split_seed": 0, "image_size": 224},
     ),
     origin="builtin",

@@ -119,13 +119,10 @@ def run(
     main = is_main_process()  # under torchrun only rank 0 writes files
     run_dir = run_folder(runs / SELECTION_DIR if eval_split == "val" else runs, dataset_spec.name, method_spec.name, config.seed, config.key())
     result_path = run_dir / RESULT_FILE
-    if result_path.exists() and not overwrite:
-        try:
-            record = json.loads(result_path.read_text())
-            record["reused"] = True
-            return record
-        except (OSError, json.JSONDecodeError):
-            pass  # a corrupt record is replaced by a fresh run
+    stored = None if overwrite else _read_record(result_path)  # a corrupt record is replaced by a fresh run
+    if stored is not None:
+        stored["reused"] = True
+        return stored
     created = [d for d in (run_dir.parent.parent, run_dir.parent, run_dir) if not d.exists()]
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -180,7 +177,11 @@ def finished_record(
     dataset_spec = get_dataset(dataset)
     config = resolve_config(method_spec, dataset_spec, seed, settings, epochs, backbone, device, pretrained)
     runs = Path(out) / SELECTION_DIR if eval_split == "val" else Path(out)
-    path = run_folder(runs, dataset_spec.name, method_spec.name, config.seed, config.key()) / RESULT_FILE
+    return _read_record(run_folder(runs, dataset_spec.name, method_spec.name, config.seed, config.key()) / RESULT_FILE)
+
+
+def _read_record(path: Path) -> dict[str, Any] | None:
+    """The JSON record at `path`, or None when it is missing or unreadable."""
     try:
         return json.loads(path.read_text()) if path.exists() else None
     except (OSError, json.JSONDecodeError):

@@ -10,6 +10,10 @@ over each rank's share only (gloo has no SyncBatchNorm). Only rank 0 writes file
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 from dataclasses import dataclass
 from typing import Any
 

@@ -11,7 +11,6 @@ ends with exactly the metrics of an uninterrupted one: the epoch order is a func
 from __future__ import annotations
 
 import io
-import math
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field

@@ -94,7 +94,7 @@ def plot_per_class_ap(ax: Any, series: dict[str, list[dict[str, Any]]]) -> None:
         ap = np.array([_mean_std(r["per_class_ap"][i] for r in items)[0] for i in range(len(counts))]) * 100
         n = len(items)
         ax.plot(counts[order], ap[order], marker=markers[k % len(markers)], ms=5, lw=0.8, alpha=0.8,
-                label=f"{label} ({n} seed{'s' if n > 1 else ''})")
+                color=_series_colour(k, len(series)), label=f"{label} ({n} seed{'s' if n > 1 else ''})")
     ax.set_xscale("log")
     ax.set_xlim(low, high)
     ax.set_ylim(0, 100)
@@ -102,6 +102,13 @@ def plot_per_class_ap(ax: Any, series: dict[str, list[dict[str, Any]]]) -> None:
     ax.set_ylabel("AP (%), mean over seeds")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(3, len(series)), frameon=False)
+
+
+def _series_colour(k: int, n: int) -> Any:
+    """Distinct colours for up to 20 series (tab10 repeats after 10)."""
+    import matplotlib
+
+    return matplotlib.colormaps["tab10" if n <= 10 else "tab20"](k % (10 if n <= 10 else 20))
 
 
 def plot_groups(ax: Any, series: dict[str, list[dict[str, Any]]]) -> None:
@@ -115,7 +122,7 @@ def plot_groups(ax: Any, series: dict[str, list[dict[str, Any]]]) -> None:
         means = [m for m, _ in stats]
         errors = [s if len(items) > 1 else 0.0 for _, s in stats]
         bars = ax.bar(x - 0.4 + width * (k + 0.5), means, width, yerr=errors if len(items) > 1 else None, capsize=3,
-                      label=f"{label} ({len(items)} seed{'s' if len(items) > 1 else ''})")
+                      color=_series_colour(k, len(series)), label=f"{label} ({len(items)} seed{'s' if len(items) > 1 else ''})")
         for bar, value, error in zip(bars, means, errors):
             if not math.isnan(value):  # above the error bar
                 ax.annotate(f"{value:.1f}", (bar.get_x() + bar.get_width() / 2, value + (error or 0.0)), xytext=(0, 2),
@@ -124,7 +131,7 @@ def plot_groups(ax: Any, series: dict[str, list[dict[str, Any]]]) -> None:
     ax.set_ylabel("mAP (%), mean ± std over seeds")
     ax.set_ylim(0, 100)
     ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(7, len(series)), frameon=False)
 
 
 def swept_params(records: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -217,7 +224,7 @@ def make_plots(
     def save(fig: Any, name: str) -> None:
         target = out / f"{_safe(name)}.{fmt}"
         fig.tight_layout()
-        fig.savefig(target, dpi=130)
+        fig.savefig(target, dpi=130, bbox_inches="tight")  # legends below the axes stay in the picture
         plt.close(fig)
         written.append(target)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,10 +29,8 @@ def reference_dir() -> Path:
     return REFERENCE
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> "subprocess.CompletedProcess[str]":
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run `python -m ltml_bench ARGS` in a subprocess; returns the completed process."""
-    import subprocess
-
     full_env = dict(os.environ)
     full_env.pop("LTML_BENCH_DEBUG", None)
     if env:

@@ -21,7 +21,7 @@ import lt_trees
 from conftest import cli
 from ltml_bench import api
 from ltml_bench.cli import main
-from ltml_bench.errors import DataError, UserError
+from ltml_bench.errors import DataError
 from ltml_bench.images import apply_photometric, crop_box, photometric_params, resize
 from ltml_bench.registry import METHODS, get_dataset
 
