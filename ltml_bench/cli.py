@@ -173,7 +173,7 @@ def table(
     records, skipped = report.collect(runs, dataset)
     for item in skipped:
         err.print(f"skipped {item.path}: {item.reason}")
-    frame = report.aggregate(records, reported=reported)
+    frame = report.aggregate(records, reported=reported, dataset=dataset)
     if write:
         if not dataset:
             raise UserError("--write needs --dataset NAME (one leaderboard file per dataset)")

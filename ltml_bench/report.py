@@ -46,10 +46,10 @@ def collect(runs: str | Path, dataset: str | None = None) -> tuple[list[dict[str
 def table(runs: str | Path = "runs", dataset: str | None = None, reported: bool = False) -> Any:
     """A pandas DataFrame: one row per (dataset, method, variant), mean/std per group, ranked by all."""
     records, _ = collect(runs, dataset)
-    return aggregate(records, reported=reported)
+    return aggregate(records, reported=reported, dataset=dataset)
 
 
-def aggregate(records: list[dict[str, Any]], reported: bool = False) -> Any:
+def aggregate(records: list[dict[str, Any]], reported: bool = False, dataset: str | None = None) -> Any:
     import pandas as pd
 
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
@@ -74,14 +74,41 @@ def aggregate(records: list[dict[str, Any]], reported: bool = False) -> Any:
             row[column] = mean
             row[f"{column}_std"] = std
         if reported:
-            published = _reported(method, dataset)
-            for column, value in zip(COLUMNS, published or (None,) * 4):
-                row[f"reported_{column}"] = value
+            _add_reported(row, method, dataset)
         rows.append(row)
+    if reported and dataset is not None:
+        # published rows without a run of ours yet: reproduced columns stay empty until runs exist
+        from ltml_bench.registry import METHODS
+
+        present = {(r["dataset"], r["method"]) for r in rows}
+        for spec in METHODS.all():
+            if dataset in spec.reported and (dataset, spec.name) not in present:
+                row = {"dataset": dataset, "method": spec.name, "title": spec.title, "variant": "default", "n_seeds": 0, "seeds": ""}
+                row.update({c: None for c in COLUMNS})
+                row.update({f"{c}_std": None for c in COLUMNS})
+                _add_reported(row, spec.name, dataset)
+                rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    return frame.sort_values(["dataset", "all"], ascending=[True, False], na_position="last").reset_index(drop=True)
+    keys, ascending = ["dataset", "all"], [True, False]
+    if "reported_all" in frame.columns:
+        keys, ascending = keys + ["reported_all"], ascending + [False]
+    return frame.sort_values(keys, ascending=ascending, na_position="last").reset_index(drop=True)
+
+
+# Where the published rows (`MethodSpec.reported`) come from, per dataset (PROTOCOL.md section 4).
+REPORTED_SOURCE = {
+    "voc_lt": "HMT-Net paper, Table 1 (VOC-LT, ResNet-50)",
+    "coco_lt": "HMT-Net paper, Table 2 (COCO-LT, ResNet-50)",
+}
+
+
+def _add_reported(row: dict[str, Any], method: str, dataset: str) -> None:
+    published = _reported(method, dataset)
+    for column, value in zip(COLUMNS, published or (None,) * 4):
+        row[f"reported_{column}"] = value
+    row["reported_source"] = REPORTED_SOURCE.get(dataset, "") if published else ""
 
 
 def _reported(method: str, dataset: str) -> tuple[float, float, float, float] | None:
@@ -103,14 +130,18 @@ def rows_for_display(frame: Any, reported: bool = False) -> tuple[list[str], lis
     header = ["rank", "method", "variant", "n_seeds", *COLUMNS]
     if reported:
         header += ["reported (h / m / t / all)"]
+        if "reported_source" in frame.columns and frame["reported_source"].astype(bool).any():
+            header += ["source"]
     rows = []
     for rank, row in enumerate(frame.itertuples(index=False), start=1):
         r = row._asdict()
-        cells = [str(rank), r["title"], r["variant"], str(r["n_seeds"])]
+        cells = [str(rank) if r["n_seeds"] else "-", r["title"], r["variant"], str(r["n_seeds"])]
         cells += [_cell(r[c], r[f"{c}_std"], r["n_seeds"]) for c in COLUMNS]
         if reported:
             values = [r.get(f"reported_{c}") for c in COLUMNS]
             cells.append(" / ".join(f"{v:.2f}" for v in values) if all(v is not None and not (isinstance(v, float) and math.isnan(v)) for v in values) else "-")
+            if "source" in header:
+                cells.append(r.get("reported_source") or "-")
         rows.append(cells)
     return header, rows
 
@@ -232,14 +263,20 @@ def _numeric_first(text: str) -> tuple[int, float, str]:
 
 
 def leaderboard_markdown(frame: Any, dataset: str, runs: str, records: list[dict[str, Any]]) -> str:
-    rule = records[0].get("group_rule_text", "") if records else ""
+    from ltml_bench.metrics import GroupRule
+
+    rule = records[0].get("group_rule_text", "") if records else GroupRule().describe()
+    commands = _sweep_commands(records, dataset, runs)
+    if not records and not frame.empty:  # published rows only: say how to fill in the reproduced columns
+        methods = ",".join(frame["method"])
+        commands = [f"ltml-bench sweep --methods {methods} --datasets {dataset} --seeds 0,1,2 --set data_root=DATA --out {runs}"]
     lines = [
         f"# Leaderboard: {dataset}",
         "",
         "Generated from the run records; do not edit by hand. To regenerate:",
         "",
         "```bash",
-        *_sweep_commands(records, dataset, runs),
+        *commands,
     ]
     lines += [
         f"ltml-bench table --dataset {dataset} --runs {runs} --write",

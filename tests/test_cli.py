@@ -164,3 +164,18 @@ def test_default_run_within_a_minute(tmp_path: Path) -> None:
     assert "HMT-Net" in result.stdout and "tail" in result.stdout
     print(f"default run: {elapsed:.1f} s")
     assert elapsed < 90  # the contract is 60 s on an idle 2-core machine; slack for a loaded CI box
+
+
+def test_table_shows_published_rows_beside_ours_before_any_run(runs: Path) -> None:
+    result = cli("table", "--dataset", "voc_lt", "--runs", str(runs), "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    rows = {r["method"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    assert len(rows) == 14  # every method with a published VOC-LT row, reproduced columns empty
+    hmt = rows["hmt"]
+    assert hmt["n_seeds"] == "0" and hmt["all"] == ""
+    assert float(hmt["reported_all"]) == pytest.approx(78.92)
+    assert float(rows["erm"]["reported_tail"]) == pytest.approx(65.31)
+    assert "Table 1" in hmt["reported_source"]
+    ours = cli("table", "--dataset", "synth_lt", "--runs", str(runs), "--format", "csv")
+    assert "reported_source" in ours.stdout.splitlines()[0]
+    assert {r["method"] for r in csv.DictReader(io.StringIO(ours.stdout))} == {"erm", "hmt"}  # no published rows for synth_lt
