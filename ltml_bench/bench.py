@@ -7,9 +7,9 @@ best of a few repeats where it is cheap enough):
 - `harness_vs_plain_loop`: training images/s of the real harness (`train_and_evaluate`, timed
   between two of its own progress callbacks, after warm-up steps, so model building, evaluation
   and the end-of-epoch checkpoint are left out) over a minimal PyTorch loop (forward, BCE,
-  backward, SGD step) on the same model and the same `TensorImages` batches. About 1.0 means the
-  harness adds nothing measurable per step (its per-step extras: learning-rate schedule, gradient
-  clipping, finiteness check of the loss, progress callback).
+  backward, gradient clipping as the recipe does, SGD step) on the same model and the same
+  `TensorImages` batches. About 1.0 means the harness adds nothing measurable per step (its
+  per-step extras: learning-rate schedule, finiteness check of the loss, progress callback).
 - `pipeline_vs_torchvision`: images/s of `TensorImages.get_batch` (in-memory uint8, batched
   flip + pad-and-crop + normalise) over a plain torchvision loader on the same images held as PNG
   bytes in memory (PIL decode, RandomHorizontalFlip, RandomCrop with padding, ToTensor,
@@ -226,6 +226,8 @@ def bench_training(
             loss = loss_fn(out.float(), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if cfg.grad_clip > 0:  # the recipe's optimiser step includes clipping: same work on both sides
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             optimizer.step()
         _sync(device)
         return (steps - warmup) * batch_size / (time.perf_counter() - t_start)
