@@ -24,7 +24,6 @@ min 6, groups 22 / 33 / 25.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import sys
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ltml_bench.data import DatasetBundle, Split, atomic_write_bytes, cache_dir, stable_hash
+from ltml_bench.data import DatasetBundle, Split, cache_dir, cached_arrays, stable_hash
 from ltml_bench.errors import DataError
 from ltml_bench.realdata import Expected, check_ids_in_pool, require_dir, require_file, require_images, resolve_data_root, training_ids
 from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED
@@ -51,18 +50,7 @@ def annotation_labels(json_path: Path) -> dict[str, np.ndarray]:
     """ids, file names, widths, heights, labels [N, 80] and class names of one instances JSON (cached)."""
     stat = json_path.stat()
     key = stable_hash(CACHE_VERSION, str(json_path.resolve()), stat.st_size, stat.st_mtime_ns)
-    cached = cache_dir() / "coco_labels" / f"{json_path.stem}-{key}.npz"
-    if cached.is_file():
-        try:
-            with np.load(cached, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
-        except Exception:  # a corrupt cache is rebuilt, never trusted
-            cached.unlink(missing_ok=True)
-    arrays = _parse(json_path)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    atomic_write_bytes(cached, buffer.getvalue())
-    return arrays
+    return cached_arrays(cache_dir() / "coco_labels" / f"{json_path.stem}-{key}.npz", lambda: _parse(json_path))
 
 
 def _parse(json_path: Path) -> dict[str, np.ndarray]:

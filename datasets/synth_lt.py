@@ -18,12 +18,11 @@ Images are 32 x 32, generated once and cached (`$LTML_BENCH_CACHE`, default
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
 
-from ltml_bench.data import DatasetBundle, Split, TensorImages, atomic_write_bytes, cache_dir
+from ltml_bench.data import DatasetBundle, Split, TensorImages, cache_dir, cached_arrays
 from ltml_bench.pareto import pareto_subset
 from ltml_bench.registry import DATASETS, DatasetSpec
 
@@ -142,17 +141,7 @@ def generate(data_seed: int = 0) -> dict[str, np.ndarray]:
 def load_arrays(data_seed: int = 0) -> dict[str, np.ndarray]:
     """Generated arrays, from the cache when present."""
     path = cache_dir() / "synth_lt" / f"v{GENERATOR_VERSION}-seed{data_seed}.npz"
-    if path.exists():
-        try:
-            with np.load(path) as data:
-                return {k: data[k] for k in data.files}
-        except Exception:  # a corrupt cache is regenerated, never trusted
-            path.unlink(missing_ok=True)
-    arrays = generate(data_seed)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    atomic_write_bytes(path, buffer.getvalue())
-    return arrays
+    return cached_arrays(path, lambda: generate(data_seed))
 
 
 def build(data_seed: int = 0, **_: Any) -> DatasetBundle:
