@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ltml_bench.data import DatasetBundle, Split, cache_dir, cached_arrays, stable_hash
+from ltml_bench.data import DatasetBundle, cache_dir, cached_arrays, stable_hash
 from ltml_bench.errors import DataError
 from ltml_bench.realdata import Expected, check_ids_in_pool, require_dir, require_file, require_images, resolve_data_root, training_ids
 from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED
@@ -100,7 +100,7 @@ def _as_int_ids(ids: list[str], source: str) -> list[int]:
 
 def build(data_root: str = "", split: str = "published", split_file: str = "", split_seed: int = 0,
           image_size: int = 224, **_: Any) -> DatasetBundle:
-    from ltml_bench.images import ImageListDataset
+    from ltml_bench.images import image_split
 
     root = resolve_data_root(data_root)
     require_dir(root, "data root", f"set --data-root (or $LTML_BENCH_DATA) to the COCO folder; {LAYOUT_HINT}")
@@ -140,8 +140,8 @@ def build(data_root: str = "", split: str = "published", split_file: str = "", s
     return DatasetBundle(
         name="coco_lt",
         class_names=names,
-        train=Split(choice.ids, train_labels, ImageListDataset(train_paths, train_labels, train=True, image_size=int(image_size))),
-        test=Split(test_ids, val["labels"], ImageListDataset(test_paths, val["labels"], train=False, image_size=int(image_size))),
+        train=image_split(choice.ids, train_paths, train_labels, train=True, image_size=image_size),
+        test=image_split(test_ids, test_paths, val["labels"], train=False, image_size=image_size),
         info={"data_root": str(root), "image_size": int(image_size), "train_pool_size": len(pool_ids), **choice.info},
     )
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ltml_bench.data import DatasetBundle, Split
+from ltml_bench.data import DatasetBundle
 from ltml_bench.errors import DataError
 from ltml_bench.realdata import require_dir, require_file
 from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED
@@ -110,7 +110,7 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
           no_label: str = "No Finding", test_labels: str = "", test_images: str = "", test_fraction: float = 0.2,
           split_seed: int = 0, pareto: bool = False, pareto_alpha: float = 6.0, pareto_max: int = 800,
           image_size: int = 224, **_: Any) -> DatasetBundle:
-    from ltml_bench.images import ImageListDataset
+    from ltml_bench.images import image_split
 
     if not images or not labels:
         raise DataError("the csv dataset needs --set images=FOLDER and --set labels=FILE.csv (see datasets/README.md)")
@@ -168,8 +168,8 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
     return DatasetBundle(
         name="csv",
         class_names=classes,
-        train=Split(train_values, train_y, ImageListDataset(train_paths, train_y, train=True, image_size=int(image_size))),
-        test=Split(list(t_values), test_y, ImageListDataset(t_paths, test_y, train=False, image_size=int(image_size))),
+        train=image_split(train_values, train_paths, train_y, train=True, image_size=image_size),
+        test=image_split(t_values, t_paths, test_y, train=False, image_size=image_size),
         info={"images": str(folder), "labels": str(label_path), "label_sep": sep, "image_size": int(image_size), **split_info},
     )
 

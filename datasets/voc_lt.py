@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ltml_bench.data import DatasetBundle, Split
+from ltml_bench.data import DatasetBundle
 from ltml_bench.errors import DataError
 from ltml_bench.realdata import Expected, check_ids_in_pool, require_dir, require_file, require_images, resolve_data_root, training_ids
 from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED
@@ -96,7 +96,7 @@ def image_paths(year_dir: Path, ids: list[str]) -> list[Path]:
 
 def build(data_root: str = "", split: str = "published", split_file: str = "", split_seed: int = 0,
           image_size: int = 224, **_: Any) -> DatasetBundle:
-    from ltml_bench.images import ImageListDataset
+    from ltml_bench.images import image_split
 
     root = resolve_data_root(data_root)
     kit = devkit(root)
@@ -118,8 +118,8 @@ def build(data_root: str = "", split: str = "published", split_file: str = "", s
     return DatasetBundle(
         name="voc_lt",
         class_names=list(CLASS_NAMES),
-        train=Split(train_ids, train_labels, ImageListDataset(train_paths, train_labels, train=True, image_size=int(image_size))),
-        test=Split(test_ids, test_labels, ImageListDataset(test_paths, test_labels, train=False, image_size=int(image_size))),
+        train=image_split(train_ids, train_paths, train_labels, train=True, image_size=image_size),
+        test=image_split(test_ids, test_paths, test_labels, train=False, image_size=image_size),
         info={"data_root": str(root), "image_size": int(image_size), **choice.info},
     )
 

@@ -48,7 +48,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ltml_bench.data import IMAGENET_MEAN, IMAGENET_STD
+from ltml_bench.data import IMAGENET_MEAN, IMAGENET_STD, Split
 from ltml_bench.errors import DataError
 
 BRIGHTNESS_DELTA = 32.0
@@ -245,3 +245,8 @@ class ImageListDataset:
             x = resize(img, self.image_size)
         x = (x - self.mean) / self.std
         return x.contiguous(), self.targets[index]
+
+
+def image_split(ids: Sequence[str], paths: Sequence[str | Path], labels: np.ndarray, train: bool, image_size: int) -> Split:
+    """A `Split` over image files: the train transform of the recipe when `train`, resize only otherwise."""
+    return Split(list(ids), labels, ImageListDataset(paths, labels, train=train, image_size=int(image_size)))

@@ -22,6 +22,17 @@ REFERENCE = REPO.parent / "shared" / "reference"
 FAST = {"backbone": "ltml_cifar_resnet_small", "neck_dim": 16, "warmup_iters": 5, "epoch_reduce": 16}
 
 
+@pytest.fixture()
+def one_torch_thread():
+    """Tiny models on a shared 2-core machine: extra intra-op threads only contend."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     if not REFERENCE.is_dir():
