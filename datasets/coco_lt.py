@@ -17,7 +17,7 @@ keyed by the JSON's path, size and mtime) because train2017's JSON takes long to
 
 Options: `split` ("published": the DB id list `longtail2017/img_id.pkl`, plain text, from
 `split_file` or a pinned download; "pareto": a fresh subset of the filtered train2017 pool,
-alpha 6, max 1200, `split_seed`), `image_size` (224). Published: 1,909 images, person 1,128,
+alpha 6, max 1200, `split_seed`), `image_size` (224), `image_cache` (true: the decode-once image store, datasets/README.md). Published: 1,909 images, person 1,128,
 min 6, groups 22 / 33 / 25.
 """
 
@@ -99,7 +99,7 @@ def _as_int_ids(ids: list[str], source: str) -> list[int]:
 
 
 def build(data_root: str = "", split: str = "published", split_file: str = "", split_seed: int = 0,
-          image_size: int = 224, **_: Any) -> DatasetBundle:
+          image_size: int = 224, image_cache: bool = True, **_: Any) -> DatasetBundle:
     from ltml_bench.images import image_split
 
     root = resolve_data_root(data_root)
@@ -140,8 +140,8 @@ def build(data_root: str = "", split: str = "published", split_file: str = "", s
     return DatasetBundle(
         name="coco_lt",
         class_names=names,
-        train=image_split(choice.ids, train_paths, train_labels, train=True, image_size=image_size),
-        test=image_split(test_ids, test_paths, val["labels"], train=False, image_size=image_size),
+        train=image_split(choice.ids, train_paths, train_labels, train=True, image_size=image_size, cache=image_cache),
+        test=image_split(test_ids, test_paths, val["labels"], train=False, image_size=image_size, cache=image_cache),
         info={"data_root": str(root), "image_size": int(image_size), "train_pool_size": len(pool_ids), **choice.info},
     )
 
@@ -154,7 +154,7 @@ SPEC = DATASETS.register(
         build=build,
         recipe=DB_RESNET50,
         recipe_resampled=DB_RESNET50_RESAMPLED,
-        options={"data_root": "", "split": "published", "split_file": "", "split_seed": 0, "image_size": 224},
+        options={"data_root": "", "split": "published", "split_file": "", "split_seed": 0, "image_size": 224, "image_cache": True},
     ),
     origin="builtin",
 )

@@ -17,6 +17,8 @@ Options (all `--set`-able):
   `pareto_alpha` 6, `pareto_max` 800, `split_seed`).
 - `image_size` (224): images are resized (test) or augmented then resized (train) to this size
   with the recipe of `ltml_bench.images`.
+- `image_cache` (true): decode every image once into the cached image store
+  (`ltml_bench.imagestore`; see datasets/README.md); false decodes per step.
 
 Class names are the sorted union of the labels of both CSVs. A row naming a file that does not
 exist, a missing column, a row with too few fields or an image listed twice is a `DataError`
@@ -109,7 +111,7 @@ def resolve_image(folder: Path, value: str, path: Path) -> Path:
 def build(images: str = "", labels: str = "", image_column: str = "", label_column: str = "", label_sep: str = " ",
           no_label: str = "No Finding", test_labels: str = "", test_images: str = "", test_fraction: float = 0.2,
           split_seed: int = 0, pareto: bool = False, pareto_alpha: float = 6.0, pareto_max: int = 800,
-          image_size: int = 224, **_: Any) -> DatasetBundle:
+          image_size: int = 224, image_cache: bool = True, **_: Any) -> DatasetBundle:
     from ltml_bench.images import image_split
 
     if not images or not labels:
@@ -168,8 +170,8 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
     return DatasetBundle(
         name="csv",
         class_names=classes,
-        train=image_split(train_values, train_paths, train_y, train=True, image_size=image_size),
-        test=image_split(t_values, t_paths, test_y, train=False, image_size=image_size),
+        train=image_split(train_values, train_paths, train_y, train=True, image_size=image_size, cache=image_cache),
+        test=image_split(t_values, t_paths, test_y, train=False, image_size=image_size, cache=image_cache),
         info={"images": str(folder), "labels": str(label_path), "label_sep": sep, "image_size": int(image_size), **split_info},
     )
 
@@ -185,7 +187,7 @@ SPEC = DATASETS.register(
         options={
             "images": "", "labels": "", "image_column": "", "label_column": "", "label_sep": " ", "no_label": "No Finding",
             "test_labels": "", "test_images": "", "test_fraction": 0.2, "split_seed": 0, "pareto": False,
-            "pareto_alpha": 6.0, "pareto_max": 800, "image_size": 224,
+            "pareto_alpha": 6.0, "pareto_max": 800, "image_size": 224, "image_cache": True,
         },
     ),
     origin="builtin",

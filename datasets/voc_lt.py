@@ -16,7 +16,8 @@ are parsed with `xml.etree` after refusing any DOCTYPE / ENTITY declaration (no 
 expanded). Options: `split` ("published": the DB id list `longtail2012/img_id.txt`, from
 `split_file` or a pinned download; "pareto": a fresh subset of the trainval pool with the Pareto
 builder, alpha 6, max 800, `split_seed`; seed 0 replays the published list exactly), `image_size`
-(224). The published split: 1,142 images, person 775 / cow 4, groups 6 / 6 / 8.
+(224), `image_cache` (true: decode once into the cached image store, see datasets/README.md).
+The published split: 1,142 images, person 775 / cow 4, groups 6 / 6 / 8.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def image_paths(year_dir: Path, ids: list[str]) -> list[Path]:
 
 
 def build(data_root: str = "", split: str = "published", split_file: str = "", split_seed: int = 0,
-          image_size: int = 224, **_: Any) -> DatasetBundle:
+          image_size: int = 224, image_cache: bool = True, **_: Any) -> DatasetBundle:
     from ltml_bench.images import image_split
 
     root = resolve_data_root(data_root)
@@ -118,8 +119,8 @@ def build(data_root: str = "", split: str = "published", split_file: str = "", s
     return DatasetBundle(
         name="voc_lt",
         class_names=list(CLASS_NAMES),
-        train=image_split(train_ids, train_paths, train_labels, train=True, image_size=image_size),
-        test=image_split(test_ids, test_paths, test_labels, train=False, image_size=image_size),
+        train=image_split(train_ids, train_paths, train_labels, train=True, image_size=image_size, cache=image_cache),
+        test=image_split(test_ids, test_paths, test_labels, train=False, image_size=image_size, cache=image_cache),
         info={"data_root": str(root), "image_size": int(image_size), **choice.info},
     )
 
@@ -132,7 +133,7 @@ SPEC = DATASETS.register(
         build=build,
         recipe=DB_RESNET50,
         recipe_resampled=DB_RESNET50_RESAMPLED,
-        options={"data_root": "", "split": "published", "split_file": "", "split_seed": 0, "image_size": 224},
+        options={"data_root": "", "split": "published", "split_file": "", "split_seed": 0, "image_size": 224, "image_cache": True},
     ),
     origin="builtin",
 )

@@ -110,6 +110,7 @@ def _random_images(n: int, size: int, seed: int) -> np.ndarray:
 
 
 def bench_pipeline(num_images: int, size: int, batch_size: int, repeats: int = 2, fmt: str = "PNG") -> dict[str, Any]:
+    """`TensorImages` (synth_lt's in-memory store) against a torchvision loader of PNG bytes."""
     import torch
     from PIL import Image
     from torchvision import transforms
@@ -146,11 +147,95 @@ def bench_pipeline(num_images: int, size: int, batch_size: int, repeats: int = 2
     t_ours = _best(ours, repeats)
     t_tv = _best(torchvision_loader, repeats)
     return {
-        "pipeline_image_size": size,
-        "pipeline_images": num_images,
+        "image_size": size,
+        "images": num_images,
+        "ours_images_per_s": round(num_images / t_ours, 1),
+        "torchvision_images_per_s": round(num_images / t_tv, 1),
+        "vs_torchvision": round(t_tv / t_ours, 2),
+    }
+
+
+VOC_LIKE = (375, 500)  # height, width of a typical VOC / COCO photo
+
+
+def write_jpegs(folder: Path, n: int, seed: int = 0, shape: tuple[int, int] = VOC_LIKE) -> list[Path]:
+    """`n` smooth random photos-sized JPEGs (quality 90) in `folder`."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    paths = []
+    for i in range(n):
+        small = rng.integers(0, 256, (h // 8 + 1, w // 8 + 1, 3), dtype=np.uint8)
+        img = np.repeat(np.repeat(small, 8, axis=0), 8, axis=1)[:h, :w]
+        path = folder / f"{i:05d}.jpg"
+        Image.fromarray(img).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def bench_image_pipeline(num_images: int, batch_size: int, size: int = 224, repeats: int = 2, device: Any = None) -> dict[str, Any]:
+    """The recipe's pipeline on photo-sized JPEGs: the decode-once `StoredImages` (batched, on
+    `device`) against a plain torchvision decode-and-augment loader and against our own
+    per-image pipeline (`ImageListDataset`: PIL decode + numpy augmentation per item)."""
+    import tempfile
+
+    import torch
+    from PIL import Image
+    from torchvision import transforms
+
+    from ltml_bench.data import IMAGENET_MEAN, IMAGENET_STD
+    from ltml_bench.images import BRIGHTNESS_DELTA, HUE_DELTA, ImageListDataset
+    from ltml_bench.imagestore import StoredImages
+
+    device = device or torch.device("cpu")
+    with tempfile.TemporaryDirectory(prefix="ltml-bench-jpegs-") as tmp:
+        paths = write_jpegs(Path(tmp) / "jpg", num_images)
+        labels = np.zeros((num_images, 4), dtype=np.uint8)
+        stored = StoredImages(paths, labels, train=True, image_size=size, root=Path(tmp) / "store")
+        t0 = time.perf_counter()
+        stored.prepare()
+        build_s = time.perf_counter() - t0
+        stored.to(device)
+        per_image = ImageListDataset(paths, labels, train=True, image_size=size)
+        # the same kinds of augmentation in torchvision's terms (crop of 64-100% area, aspect 0.5-2)
+        tf = transforms.Compose([
+            transforms.RandomResizedCrop(size, scale=(0.64, 1.0), ratio=(0.5, 2.0)),
+            transforms.ColorJitter(brightness=BRIGHTNESS_DELTA / 255, contrast=0.5, saturation=0.5, hue=HUE_DELTA / 360),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ])
+        index_batches = [np.arange(i, min(i + batch_size, num_images)) for i in range(0, num_images, batch_size)]
+
+        def ours() -> None:
+            g = torch.Generator().manual_seed(0)
+            for idx in index_batches:
+                stored.get_batch(idx, train=True, generator=g)
+            _sync(device)
+
+        def uncached() -> None:
+            for idx in index_batches:
+                torch.stack([per_image[int(i)][0] for i in idx])
+
+        def torchvision_loader() -> None:
+            for idx in index_batches:
+                torch.stack([tf(Image.open(paths[int(i)]).convert("RGB")) for i in idx])
+
+        ours()  # warm-up (CUDA kernels, page cache)
+        t_ours = _best(ours, repeats)
+        t_tv = _best(torchvision_loader, repeats)
+        t_un = _best(uncached, repeats)
+    return {
+        "pipeline_source": f"{num_images} JPEGs {VOC_LIKE[1]}x{VOC_LIKE[0]}, recipe augmentation to {size} px, batch {batch_size}",
+        "pipeline_device": str(device),
+        "pipeline_store_build_s": round(build_s, 2),
         "pipeline_ours_images_per_s": round(num_images / t_ours, 1),
         "pipeline_torchvision_images_per_s": round(num_images / t_tv, 1),
+        "pipeline_uncached_images_per_s": round(num_images / t_un, 1),
         "pipeline_vs_torchvision": round(t_tv / t_ours, 2),
+        "pipeline_vs_uncached": round(t_un / t_ours, 2),
     }
 
 
@@ -170,23 +255,54 @@ def _bundle(num_train: int, num_test: int, size: int, num_classes: int, seed: in
     return DatasetBundle("bench", [f"c{k}" for k in range(num_classes)], split(num_train, 0), split(num_test, 1))
 
 
+def _jpeg_bundle(num_train: int, num_test: int, size: int, folder: Path, num_classes: int = 20, seed: int = 2) -> Any:
+    """Photo-sized JPEGs behind the decode-once image store (the pipeline of VOC-LT / COCO-LT)."""
+    from ltml_bench.data import DatasetBundle, Split
+    from ltml_bench.imagestore import StoredImages
+
+    rng = np.random.default_rng(seed)
+    prevalence = np.geomspace(0.5, 0.02, num_classes)
+    paths = write_jpegs(folder / "jpg", max(num_train, num_test), seed=seed)
+
+    def split(n: int, train: bool) -> Any:
+        labels = (rng.random((n, num_classes)) < prevalence).astype(np.uint8)
+        labels[np.arange(n), rng.integers(0, num_classes, n)] = 1
+        dataset = StoredImages(paths[:n], labels, train=train, image_size=size, root=folder / "store")
+        return Split([f"img{int(train)}_{i}" for i in range(n)], labels, dataset)
+
+    return DatasetBundle("bench", [f"c{k}" for k in range(num_classes)], split(num_train, True), split(num_test, False))
+
+
 def bench_training(
     backbone: str, size: int, batch_size: int, steps: int, warmup: int, device_name: str,
     settings: dict[str, Any] | None = None, run_dir: Path | None = None, harness: bool = True,
+    images: str = "tensor", max_images: int = 0,
 ) -> dict[str, Any]:
-    """Images/s of the harness and of a plain loop on the same model, batches and device."""
+    """Images/s of the harness and of a plain loop on the same model, batches and device.
+    `images`: "tensor" (in-memory `TensorImages`, synth_lt's store) or "jpeg" (photo-sized JPEGs
+    through the decode-once `StoredImages`, augmented on the device). `max_images` > 0 caps the
+    distinct images (the plain loop cycles through them; the harness then runs fewer steps)."""
     import tempfile
 
     import torch
 
     from ltml_bench.api import resolve_config
-    from ltml_bench.harness import Plan, resolve_device, train_and_evaluate
+    from ltml_bench.harness import Plan, prepare_images, resolve_device, train_and_evaluate
     from ltml_bench.model import build_model
     from ltml_bench.registry import DatasetSpec, get_method
 
     device = resolve_device(device_name)
     num_train = batch_size * steps
-    bundle = _bundle(num_train, max(2, min(64, batch_size)), size, num_classes=20)
+    distinct = min(num_train, max_images) if max_images > 0 else num_train
+    num_test = max(2, min(64, batch_size))
+    scratch = tempfile.TemporaryDirectory(prefix="ltml-bench-train-")
+    if images == "jpeg":
+        bundle = _jpeg_bundle(distinct, num_test, size, Path(scratch.name))
+        from ltml_bench import distributed
+
+        prepare_images(bundle, device, distributed.DistInfo(1, 0, 0, False))
+    else:
+        bundle = _bundle(distinct, num_test, size, num_classes=20)
     spec = DatasetSpec(name="bench", title="bench", summary="random in-memory images", build=lambda: bundle)
     values = {"backbone": backbone, "pretrained": False, "batch_size": batch_size, "warmup_iters": 0,
               "image_size": size, "eval_batch_size": max(2, min(64, batch_size))}
@@ -197,7 +313,8 @@ def bench_training(
 
     # the plain loop: same model construction, same batches, BCE, SGD
     store = bundle.train.dataset
-    order = np.random.default_rng(0).permutation(num_train)
+    cycles = -(-num_train // distinct)
+    order = np.concatenate([np.random.default_rng(k).permutation(distinct) for k in range(cycles)])[:num_train]
     index_batches = [order[i : i + batch_size] for i in range(0, num_train, batch_size)]
     use_amp = cfg.amp and device.type == "cuda"
 
@@ -238,22 +355,26 @@ def bench_training(
         "train_timed_steps": steps - warmup,
         "plain_loop_images_per_s": round(plain_first, 1),
     }
+    result["train_images"] = images
     if not harness:
+        scratch.cleanup()
         return result
+    harness_steps = distinct // batch_size  # the harness runs one epoch over the distinct images
 
     marks: dict[int, float] = {}
 
     def progress(phase: str, done: int, total: int) -> None:
-        if phase == "train" and done in (warmup, steps):
+        if phase == "train" and done in (warmup, harness_steps):
             _sync(device)
             marks[done] = time.perf_counter()
 
     with tempfile.TemporaryDirectory(prefix="ltml-bench-bench-") as tmp:
         plan = Plan(spec=method, bundle=bundle, config=config, run_dir=Path(run_dir or tmp) / "run", progress=progress)
         train_and_evaluate(plan)
-    harness_ips = (steps - warmup) * batch_size / (marks[steps] - marks[warmup])
+    harness_ips = (harness_steps - warmup) * batch_size / (marks[harness_steps] - marks[warmup])
     # the plain loop runs before and after the harness; the faster of the two is the reference
     plain_ips = max(plain_first, plain_loop())
+    scratch.cleanup()
     result["plain_loop_images_per_s"] = round(plain_ips, 1)
     result["harness_images_per_s"] = round(harness_ips, 1)
     result["harness_vs_plain_loop"] = round(harness_ips / plain_ips, 3)
@@ -301,15 +422,17 @@ def bench_resnet50_cuda(device_name: str) -> dict[str, Any]:
     device = resolve_device(device_name)
     recipe = {"freeze_prefixes": ("conv1", "bn1", "layer1"), "frozen_bn": True}
     out: dict[str, Any] = {}
-    r32 = bench_training("resnet50", 224, 32, steps=30, warmup=10, device_name=device_name, settings=recipe)
+    # photo-sized JPEGs through the decode-once store, augmented on the GPU (the VOC/COCO pipeline)
+    r32 = bench_training("resnet50", 224, 32, steps=30, warmup=10, device_name=device_name, settings=recipe, images="jpeg")
     out["resnet50_224_b32"] = r32
+    torch.cuda.empty_cache()
     largest = _largest_batch("resnet50", 224, device, recipe)
     out["resnet50_224_largest_batch"] = largest
     if largest > 32:
         torch.cuda.empty_cache()
-        # the harness holds the in-memory images too: time the largest batch through the plain loop
-        out["resnet50_224_blargest"] = bench_training("resnet50", 224, largest, steps=8, warmup=3,
-                                                      device_name=device_name, settings=recipe, harness=False)
+        # one step's memory plus the store: time the largest batch through the plain loop over 512 images
+        out["resnet50_224_blargest"] = bench_training("resnet50", 224, largest, steps=8, warmup=3, device_name=device_name,
+                                                      settings=recipe, harness=False, images="jpeg", max_images=512)
     return out
 
 
@@ -365,11 +488,10 @@ def run_bench(quick: bool = False, device_name: str = "auto", threads: int = 0, 
     }
     log("average precision vs scikit-learn ...")
     record.update(bench_ap(repeats=2 if quick else 5, device=device))
-    log("input pipeline vs torchvision ...")
-    record.update(bench_pipeline(num_images=256 if quick else 2048, size=32, batch_size=32, repeats=2 if quick else 3))
-    if not quick:
-        log("input pipeline at 224 px ...")
-        record["pipeline_224"] = bench_pipeline(num_images=256, size=224, batch_size=32, repeats=2)
+    log("input pipeline (JPEGs, recipe augmentation, 224 px) vs torchvision ...")
+    record.update(bench_image_pipeline(num_images=64 if quick else 256, batch_size=32, repeats=1 if quick else 2, device=device))
+    log("in-memory TensorImages (synth_lt) vs torchvision ...")
+    record["tensor_pipeline_32"] = bench_pipeline(num_images=256 if quick else 2048, size=32, batch_size=32, repeats=2 if quick else 3)
     log("training step: harness vs plain loop ...")
     steps, warmup = (10, 3) if quick else (40, 10)
     record.update(bench_training("ltml_cifar_resnet_small", 32, 32, steps, warmup, str(device), settings={"neck_dim": 16}))
@@ -395,8 +517,11 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         f"device: {record['device']} ({record['device_name']}), torch threads {record['torch_threads']}",
         f"training   harness {record['harness_images_per_s']:.0f} img/s vs plain loop {record['plain_loop_images_per_s']:.0f} img/s"
         f"  -> harness_vs_plain_loop {record['harness_vs_plain_loop']:.2f}",
-        f"pipeline   TensorImages {record['pipeline_ours_images_per_s']:.0f} img/s vs torchvision {record['pipeline_torchvision_images_per_s']:.0f} img/s"
-        f"  -> pipeline_vs_torchvision {record['pipeline_vs_torchvision']:.1f}x",
+        f"pipeline   image store {record['pipeline_ours_images_per_s']:.0f} img/s vs torchvision {record['pipeline_torchvision_images_per_s']:.0f} img/s"
+        f"  -> pipeline_vs_torchvision {record['pipeline_vs_torchvision']:.1f}x (per-image decode {record['pipeline_uncached_images_per_s']:.0f} img/s;"
+        f" {record['pipeline_source']})",
+        f"synth_lt   TensorImages {record['tensor_pipeline_32']['ours_images_per_s']:.0f} img/s vs torchvision"
+        f" {record['tensor_pipeline_32']['torchvision_images_per_s']:.0f} img/s -> {record['tensor_pipeline_32']['vs_torchvision']:.1f}x",
         f"AP 5000x80 ours {record['ap_ours_ms']:.1f} ms vs sklearn {record['ap_sklearn_ms']:.1f} ms"
         f"  -> ap_speedup_vs_sklearn {record['ap_speedup_vs_sklearn']:.1f}x (max |diff| {record['ap_max_abs_diff']:.1e})",
         f"peak memory {record['peak_memory_mb']:.0f} MB ({record['peak_memory_kind']}); took {record['bench_seconds']:.0f} s",

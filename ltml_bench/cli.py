@@ -98,13 +98,13 @@ def _run_one(api_run: Any, method: str, dataset: str, seed: int, settings: dict[
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     with Progress(
-        TextColumn(f"[bold]{method}[/] on {dataset} seed {seed}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn(f"[bold]{method}[/] on {dataset} seed {seed} " + "{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal,
     ) as progress:
         task = progress.add_task("train", total=None)
 
         def on_progress(phase: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            progress.update(task, completed=done, total=total, description=phase)
 
         def on_log(line: str) -> None:
             progress.console.print(f"[dim]{method} seed {seed}: {line}[/]")

@@ -75,6 +75,12 @@ def teardown(info: DistInfo, barrier: bool = True) -> None:
             dist.destroy_process_group()
 
 
+def barrier() -> None:
+    import torch.distributed as dist
+
+    dist.barrier()
+
+
 def shard_bounds(n: int, rank: int, world: int) -> tuple[int, int]:
     """[start, stop) of rank's consecutive share of n items (shares differ by at most one)."""
     base, extra = divmod(n, world)

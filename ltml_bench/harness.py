@@ -135,6 +135,29 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def prepare_images(bundle: DatasetBundle, device: torch.device, dist_info: distributed.DistInfo,
+                   progress: Callable[[str, int, int], None] | None = None, log: Callable[[str], None] = lambda line: None) -> None:
+    """Open (building on first use) the decoded image stores of datasets that have one
+    (`imagestore.StoredImages`), and move their pixels to the training device when they fit.
+    In a distributed run rank 0 builds first; the other ranks then open the finished store."""
+    for role, split in (("train", bundle.train), ("test", bundle.test)):
+        dataset = split.dataset
+        if not hasattr(dataset, "prepare"):
+            continue
+        report = (lambda done, total, phase=f"decode {role} images": progress(phase, done, total)) if progress else None
+        if dist_info.main and getattr(dataset, "needs_build", lambda: False)():
+            log(f"decoding the {len(dataset)} {role} images once into the image store (cached for later runs)")
+        if dist_info.enabled and not dist_info.main:
+            distributed.barrier()
+            dataset.prepare()
+        else:
+            dataset.prepare(report)
+            if dist_info.enabled:
+                distributed.barrier()
+        if hasattr(dataset, "to"):
+            dataset.to(device)
+
+
 def _check_head(model: LTMLModel, bundle: DatasetBundle, loader: _Loader, device: torch.device, method: str) -> None:
     """Catch a head that returns the wrong shape before any training step."""
     model.eval()
@@ -186,6 +209,7 @@ def _train_and_evaluate(plan: Plan, device: torch.device, dist_info: distributed
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
     criterion.to(device)
+    prepare_images(bundle, device, dist_info, plan.progress, log)
     train_loader = _Loader(bundle.train.dataset, cfg.num_workers)
     test_loader = _Loader(bundle.test.dataset, cfg.num_workers)
     _check_head(model, bundle, train_loader, device, spec.name)

@@ -62,11 +62,16 @@ FLIP_P = 0.5
 
 def load_rgb(path: str | Path) -> np.ndarray:
     """An image file as float32 RGB [H, W, 3] in 0..255; `DataError` if missing or unreadable."""
+    return decode_rgb(path).astype(np.float32)
+
+
+def decode_rgb(path: str | Path) -> np.ndarray:
+    """An image file as uint8 RGB [H, W, 3] (PIL, converted to RGB); `DataError` if missing or unreadable."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"), dtype=np.float32)
+            return np.asarray(img.convert("RGB"), dtype=np.uint8)
     except FileNotFoundError:
         raise DataError(f"image {path} is listed but missing; restore the file or prepare the dataset again") from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
@@ -247,6 +252,13 @@ class ImageListDataset:
         return x.contiguous(), self.targets[index]
 
 
-def image_split(ids: Sequence[str], paths: Sequence[str | Path], labels: np.ndarray, train: bool, image_size: int) -> Split:
-    """A `Split` over image files: the train transform of the recipe when `train`, resize only otherwise."""
+def image_split(ids: Sequence[str], paths: Sequence[str | Path], labels: np.ndarray, train: bool, image_size: int,
+                cache: bool = True) -> Split:
+    """A `Split` over image files: the train transform of the recipe when `train`, resize only
+    otherwise. `cache`: decode once into an `imagestore.StoredImages` (batched, GPU-capable
+    augmentation; same images), else decode per item (`ImageListDataset`, DataLoader workers)."""
+    if cache:
+        from ltml_bench.imagestore import StoredImages
+
+        return Split(list(ids), labels, StoredImages(paths, labels, train=train, image_size=int(image_size)))
     return Split(list(ids), labels, ImageListDataset(paths, labels, train=train, image_size=int(image_size)))

@@ -74,6 +74,14 @@ class _IndexedStore:
     def __getitem__(self, index: int) -> Any:
         return self.base[int(self.indices[index])]
 
+    def prepare(self, progress: Any = None) -> Any:
+        return self.base.prepare(progress) if hasattr(self.base, "prepare") else None
+
+    def to(self, device: Any) -> "_IndexedStore":
+        if hasattr(self.base, "to"):
+            self.base.to(device)
+        return self
+
     def get_batch(self, indices: Sequence[int] | Any, train: bool, generator: Any = None) -> Any:
         return self.base.get_batch(self.indices[np.asarray(indices, dtype=np.int64)], train=train, generator=generator)
 

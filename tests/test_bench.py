@@ -22,6 +22,9 @@ def test_bench_quick_json(tmp_path: Path) -> None:
     assert record["ap_shape"] == [5000, 80]
     for key in ("ap_speedup_vs_sklearn", "harness_vs_plain_loop", "pipeline_vs_torchvision", "peak_memory_mb"):
         assert record[key] > 0
+    # the JPEG pipeline through the image store, against torchvision and our per-image decode
+    assert record["pipeline_vs_uncached"] > 0 and "JPEGs" in record["pipeline_source"]
+    assert record["tensor_pipeline_32"]["vs_torchvision"] > 0
     written = list(tmp_path.glob("*.json"))
     assert len(written) == 1 and written[0].name.startswith(record["device"])
     assert json.loads(written[0].read_text())["ap_max_abs_diff"] == record["ap_max_abs_diff"]
@@ -62,3 +65,21 @@ def test_fast_augmentation_matches_the_reference_exactly() -> None:
             ours, _ = store.get_batch(indices, train=True, generator=torch.Generator().manual_seed(5))
             ref = _reference_get_batch(store, indices, torch.Generator().manual_seed(5))
             assert torch.equal(ours, ref)
+
+
+def test_training_bench_through_the_image_store() -> None:
+    """The path the GPU ResNet-50 numbers take (JPEGs -> store -> batched augmentation), on CPU."""
+    import torch
+
+    from ltml_bench.bench import bench_training
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        r = bench_training("ltml_cifar_resnet_small", 32, 8, steps=5, warmup=2, device_name="cpu", settings={"neck_dim": 8}, images="jpeg")
+        assert r["train_images"] == "jpeg" and r["harness_images_per_s"] > 0 and r["plain_loop_images_per_s"] > 0
+        capped = bench_training("ltml_cifar_resnet_small", 32, 8, steps=5, warmup=2, device_name="cpu", settings={"neck_dim": 8},
+                                images="jpeg", max_images=16, harness=False)
+        assert capped["train_timed_steps"] == 3 and "harness_images_per_s" not in capped
+    finally:
+        torch.set_num_threads(threads)

@@ -59,3 +59,34 @@ def test_two_process_gloo_run_writes_one_result_matching_one_process(tmp_path: P
     a = np.load(next((tmp_path / "ddp").rglob("scores.npz")))["scores"]
     b = np.load(next((tmp_path / "single").rglob("scores.npz")))["scores"]
     assert a.shape == b.shape and np.abs(a - b).max() <= 1e-3
+
+
+def test_two_process_run_on_an_image_file_dataset_shares_one_store(tmp_path: Path) -> None:
+    """A CSV image dataset (decode-once store): rank 0 builds the store while rank 1 waits, then
+    both read it; the result matches one process (same tolerance, same batch-statistics-free model)."""
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    rows = ["image,labels"]
+    for i in range(40):
+        Image.fromarray(rng.integers(0, 256, (18 + i % 5, 24, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+        rows.append(f"{i}.png,{'a b' if i % 3 else 'c'}")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    args = ["run", "--method", "erm", "--dataset", "csv", "--device", "cpu", "--epochs", "1", "--json",
+            "--set", f"images={folder}", "--set", f"labels={tmp_path / 'labels.csv'}", "--set", "image_size=16",
+            "--set", f"backbone={FAST['backbone']}", "--set", "neck_dim=0", "--set", "frozen_bn=true", "--set", "batch_size=8",
+            "--no-pretrained"]
+    env = {**_env(), "LTML_BENCH_CACHE": str(tmp_path / "cache")}
+    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                          "-m", "ltml_bench", *args, "--out", str(tmp_path / "ddp")], capture_output=True, text=True, env=env, timeout=240)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    stores = list((tmp_path / "cache" / "images").iterdir())
+    assert len(stores) == 2 and not [p for p in stores if p.name.startswith(".")]  # train + test, no leftovers
+    single = subprocess.run([sys.executable, "-m", "ltml_bench", *args, "--out", str(tmp_path / "single")],
+                            capture_output=True, text=True, env=env, timeout=240)
+    assert single.returncode == 0, single.stderr[-3000:]
+    a = np.load(next((tmp_path / "ddp").rglob("scores.npz")))["scores"]
+    b = np.load(next((tmp_path / "single").rglob("scores.npz")))["scores"]
+    assert a.shape == b.shape and np.abs(a - b).max() <= 1e-3
