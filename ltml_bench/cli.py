@@ -30,6 +30,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 # a pipe or file gets full-width tables (rich would otherwise assume 80 columns and truncate)
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
+ProtocolOption = typer.Option(
+    None, "--protocol", help="finetune (the published protocol, default) or probe: heads on cached frozen-backbone features"
+)
 PluginOption = typer.Option(None, "--plugin", help="a local .py file that registers methods/datasets (repeatable)")
 
 
@@ -59,6 +62,7 @@ def run(
     overwrite: bool = typer.Option(False, "--overwrite", help="train again even if this run already finished"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="dataset folder (sets the data_root dataset option; default $LTML_BENCH_DATA, else ./data)"),
+    protocol: Optional[str] = ProtocolOption,
     plugin: Optional[list[Path]] = PluginOption,
 ) -> None:
     """Train and evaluate a method on a dataset; ends with a head / middle / tail / all table."""
@@ -68,6 +72,8 @@ def run(
     from ltml_bench.registry import get_dataset, get_method
 
     settings = parse_assignments(set_)
+    if protocol is not None:
+        settings["protocol"] = protocol
     method_spec = get_method(method)  # fail fast on unknown names, before any import of torch
     dataset_spec = get_dataset(dataset)
     if data_root is not None:
@@ -289,6 +295,7 @@ def sweep(
     cpus_per_task: Optional[int] = typer.Option(None, "--cpus-per-task", help="slurm CPUs per run (also its torch threads)"),
     slurm_folder: Path = typer.Option(Path("slurm_logs"), "--slurm-folder", help="submitit's logs and pickles"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    protocol: Optional[str] = ProtocolOption,
     plugin: Optional[list[Path]] = PluginOption,
 ) -> None:
     """Every combination of methods x datasets x grid x seeds; finished runs are skipped."""
@@ -301,7 +308,7 @@ def sweep(
         raise UserError(f"--seeds {seeds!r}: expected integers, e.g. --seeds 0,1,2") from None
     spec = SweepSpec(
         methods=parse_list(methods, "methods"), datasets=parse_list(datasets, "datasets"), seeds=seed_list,
-        grid=parse_grid(grid), settings=parse_assignments(set_), epochs=epochs, device=device, out=str(out_dir), jobs=jobs,
+        grid=parse_grid(grid), settings={**parse_assignments(set_), **({"protocol": protocol} if protocol else {})}, epochs=epochs, device=device, out=str(out_dir), jobs=jobs,
         launcher=launcher, select_on=select_on, plugins=[str(p) for p in plugin or []], partition=partition, time_min=time_min,
         gpus_per_node=gpus_per_node, cpus_per_task=cpus_per_task, slurm_folder=str(slurm_folder),
     )

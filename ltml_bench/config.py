@@ -47,11 +47,14 @@ class TrainConfig:
     num_workers: int = 0
     amp: bool = True  # mixed precision (bf16) on CUDA; ignored on CPU
     compile: bool = False  # torch.compile the training model (an execution setting: not part of the run's key)
+    protocol: str = "finetune"  # "finetune" (the published protocol) or "probe" (heads on cached frozen-backbone features)
     head_min: int = 100  # group rule: head n >= head_min
     tail_below: int = 20  # group rule: tail n < tail_below
     device: str = "auto"
 
     def validate(self) -> None:
+        if self.protocol not in ("finetune", "probe"):
+            raise ConfigError(f"protocol={self.protocol!r}: must be 'finetune' (the published protocol) or 'probe' (linear probe on cached features)")
         if self.sampler not in ("shuffle", "class_aware"):
             raise ConfigError(f"sampler={self.sampler!r}: must be 'shuffle' or 'class_aware'")
         for name in ("epochs", "batch_size", "eval_batch_size", "image_size", "images_per_draw", "epoch_reduce"):
@@ -188,6 +191,8 @@ class RunConfig:
         payload["train"].pop("num_workers")
         payload["train"].pop("eval_batch_size")
         payload["train"].pop("compile", None)
+        if payload["train"].get("protocol") == "finetune":  # the default protocol keeps the keys of runs made before the field existed
+            payload["train"].pop("protocol")
         return payload
 
     def key(self) -> str:

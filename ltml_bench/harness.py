@@ -27,6 +27,7 @@ from ltml_bench.data import DatasetBundle, atomic_write_bytes
 from ltml_bench.errors import ConfigError, TrainingDiverged, UserError
 from ltml_bench.metrics import GroupRule, group_report
 from ltml_bench.model import LTMLModel, build_model
+from ltml_bench.probe import FeatureInput
 from ltml_bench.registry import MethodSpec, import_object
 from ltml_bench.results import RECORD_VERSION, RESULT_FILE, environment, write_json
 from ltml_bench.samplers import class_aware_order, shuffled_order
@@ -158,6 +159,29 @@ def prepare_images(bundle: DatasetBundle, device: torch.device, dist_info: distr
             dataset.to(device)
 
 
+def _probe_bundle(plan: Plan, device: torch.device, dist_info: distributed.DistInfo,
+                  log: Callable[[str], None]) -> tuple[DatasetBundle, dict[str, Any]]:
+    """The probe protocol's bundle of cached features (extracted on first use) and its record entry."""
+    from ltml_bench.model import create_backbone
+    from ltml_bench.probe import feature_bundle, file_identity
+
+    cfg = plan.config.train
+    if dist_info.enabled:
+        raise UserError("--protocol probe trains heads on cached features, which needs no second process: run it without torchrun")
+    prepare_images(plan.bundle, device, dist_info, plan.progress, log)
+    pretrained = cfg.pretrained or bool(cfg.weights_file)
+    identity = {"backbone": cfg.backbone, "pretrained": pretrained, "weights_file": file_identity(cfg.weights_file),
+                "seed": None if pretrained else plan.config.seed}  # a random backbone depends on the seed
+
+    def make_backbone() -> nn.Module:
+        torch.manual_seed(plan.config.seed)  # a random backbone: the same one for this seed, cached or not
+        return create_backbone(cfg.backbone, cfg.pretrained and not cfg.weights_file, cfg.weights_file)
+
+    bundle, info = feature_bundle(plan.bundle, make_backbone, identity, device, cfg.eval_batch_size, log, plan.progress)
+    torch.manual_seed(plan.config.seed)  # the head's initialisation does not depend on whether features were cached
+    return bundle, info
+
+
 def _check_head(model: LTMLModel, bundle: DatasetBundle, loader: _Loader, device: torch.device, method: str) -> None:
     """Catch a head that returns the wrong shape before any training step."""
     model.eval()
@@ -194,16 +218,22 @@ def _train_and_evaluate(plan: Plan, device: torch.device, dist_info: distributed
     seed = plan.config.seed
     seed_everything(seed, device)
 
+    probe_info: dict[str, Any] | None = None
+    if cfg.protocol == "probe":  # replace the images by cached frozen-backbone features
+        bundle, probe_info = _probe_bundle(plan, device, dist_info, log)
+
     counts = bundle.train.class_counts
     labels = bundle.train.labels
     num_train = len(bundle.train)
     head_cls = import_object(spec.head) if spec.head else None
     criterion = make_loss(spec, counts, num_train, plan.config.loss_params)
+    probe_input = None if probe_info is None else FeatureInput(probe_info["feature_dim"])
     model = build_model(
         cfg.backbone, cfg.pretrained and not cfg.weights_file, bundle.num_classes, counts, head_cls,
-        dict(plan.config.head_params), cfg.neck_dim, cfg.dropout, cfg.freeze_prefixes, cfg.frozen_bn, cfg.weights_file,
+        dict(plan.config.head_params), cfg.neck_dim, cfg.dropout,
+        cfg.freeze_prefixes if probe_input is None else (), cfg.frozen_bn and probe_input is None, cfg.weights_file,
         train_labels=labels, class_names=list(bundle.class_names),
-        strict_freeze="freeze_prefixes" in plan.config.overrides, warn=log,
+        strict_freeze="freeze_prefixes" in plan.config.overrides, warn=log, backbone=probe_input,
     )
     model.to(device)
     if device.type == "cuda":
@@ -384,6 +414,8 @@ def _train_and_evaluate(plan: Plan, device: torch.device, dist_info: distributed
         "dataset_info": to_jsonable(bundle.info),
         "env": environment(str(device)),
     }
+    if probe_info is not None:
+        record["probe"] = probe_info
     record.update(plan.record_extra)
     if dist_info.enabled:
         record["world_size"] = dist_info.world

@@ -128,10 +128,14 @@ def build_model(
     class_names: Sequence[str] | None = None,
     strict_freeze: bool = True,
     warn: Callable[[str], None] | None = None,
+    backbone: nn.Module | None = None,
 ) -> LTMLModel:
     """Backbone + neck + head. `strict_freeze=False` (the recipe's prefixes, not the user's) only
-    warns when the prefixes match nothing in this backbone, e.g. a ResNet recipe on another model."""
-    backbone = create_backbone(backbone_name, pretrained, weights_file)
+    warns when the prefixes match nothing in this backbone, e.g. a ResNet recipe on another model.
+    `backbone`: a ready module with `num_features` instead of the timm model `backbone_name`
+    (the probe protocol's pass-through of cached features)."""
+    if backbone is None:
+        backbone = create_backbone(backbone_name, pretrained, weights_file)
     if freeze_prefixes:
         if freeze_parameters(backbone, freeze_prefixes) == 0:
             message = f"freeze_prefixes={','.join(freeze_prefixes)} matched no parameter of {backbone_name!r}"
