@@ -6,7 +6,8 @@ best of a few repeats where it is cheap enough):
 
 - `harness_vs_plain_loop`: training images/s of the real harness (`train_and_evaluate`, timed
   between two of its own progress callbacks, after warm-up steps, so model building, evaluation
-  and the end-of-epoch checkpoint are left out) over a minimal PyTorch loop (forward, BCE,
+  and the end-of-epoch checkpoint are left out; median of 2 runs interleaved with the plain
+  loop's 2, 3 each without `--quick`) over a minimal PyTorch loop (forward, BCE,
   backward, gradient clipping as the recipe does, SGD step) on the same model and the same
   `TensorImages` batches. About 1.0 means the harness adds nothing measurable per step (its
   per-step extras: learning-rate schedule, finiteness check of the loss, progress callback).
@@ -276,7 +277,7 @@ def _jpeg_bundle(num_train: int, num_test: int, size: int, folder: Path, num_cla
 def bench_training(
     backbone: str, size: int, batch_size: int, steps: int, warmup: int, device_name: str,
     settings: dict[str, Any] | None = None, run_dir: Path | None = None, harness: bool = True,
-    images: str = "tensor", max_images: int = 0,
+    images: str = "tensor", max_images: int = 0, repeats: int = 2,
 ) -> dict[str, Any]:
     """Images/s of the harness and of a plain loop on the same model, batches and device.
     `images`: "tensor" (in-memory `TensorImages`, synth_lt's store) or "jpeg" (photo-sized JPEGs
@@ -368,13 +369,23 @@ def bench_training(
             _sync(device)
             marks[done] = time.perf_counter()
 
-    with tempfile.TemporaryDirectory(prefix="ltml-bench-bench-") as tmp:
-        plan = Plan(spec=method, bundle=bundle, config=config, run_dir=Path(run_dir or tmp) / "run", progress=progress)
-        train_and_evaluate(plan)
-    harness_ips = (harness_steps - warmup) * batch_size / (marks[harness_steps] - marks[warmup])
-    # the plain loop runs before and after the harness; the faster of the two is the reference
-    plain_ips = max(plain_first, plain_loop())
+    def harness_run() -> float:
+        marks.clear()
+        with tempfile.TemporaryDirectory(prefix="ltml-bench-bench-") as tmp:
+            plan = Plan(spec=method, bundle=bundle, config=config, run_dir=Path(run_dir or tmp) / "run", progress=progress)
+            train_and_evaluate(plan)
+        return (harness_steps - warmup) * batch_size / (marks[harness_steps] - marks[warmup])
+
+    # interleaved, `repeats` runs each (plain, harness, plain, harness, ...); the medians are compared,
+    # so neither a burst of load nor one lucky run on a shared machine favours one side
+    plain_all, harness_all = [plain_first], [harness_run()]
+    for _ in range(repeats - 1):
+        plain_all.append(plain_loop())
+        harness_all.append(harness_run())
+    plain_ips, harness_ips = float(np.median(plain_all)), float(np.median(harness_all))
     scratch.cleanup()
+    result["harness_runs_images_per_s"] = [round(v, 1) for v in harness_all]
+    result["plain_loop_runs_images_per_s"] = [round(v, 1) for v in plain_all]
     result["plain_loop_images_per_s"] = round(plain_ips, 1)
     result["harness_images_per_s"] = round(harness_ips, 1)
     result["harness_vs_plain_loop"] = round(harness_ips / plain_ips, 3)
@@ -493,8 +504,8 @@ def run_bench(quick: bool = False, device_name: str = "auto", threads: int = 0, 
     log("in-memory TensorImages (synth_lt) vs torchvision ...")
     record["tensor_pipeline_32"] = bench_pipeline(num_images=256 if quick else 2048, size=32, batch_size=32, repeats=2 if quick else 3)
     log("training step: harness vs plain loop ...")
-    steps, warmup = (10, 3) if quick else (40, 10)
-    record.update(bench_training("ltml_cifar_resnet_small", 32, 32, steps, warmup, str(device), settings={"neck_dim": 16}))
+    steps, warmup, repeats = (10, 3, 2) if quick else (80, 10, 3)
+    record.update(bench_training("ltml_cifar_resnet_small", 32, 32, steps, warmup, str(device), settings={"neck_dim": 16}, repeats=repeats))
     if device.type == "cuda" and not quick:
         log("ResNet-50 at 224 px ...")
         record.update(bench_resnet50_cuda(str(device)))

@@ -322,8 +322,11 @@ def resize_batch(pixels: Any, offsets: np.ndarray, widths: np.ndarray, boxes: np
     r0, r1, lr = _axis_map(bottom - top, size)
     c0, c1, lc = _axis_map(right - left, size)
     c0, c1, lc = (np.where(flips[:, None], a[:, ::-1], a) for a in (c0, c1, lc))
-    rows = [torch.from_numpy(np.ascontiguousarray((top[:, None] + r) * widths[:, None] + offsets[:, None])).to(device) for r in (r0, r1)]
-    cols = [torch.from_numpy(np.ascontiguousarray(left[:, None] + c)).to(device) for c in (c0, c1)]
+    def put(a: np.ndarray) -> Any:  # asynchronous host-to-device copies: no synchronisation per batch
+        return torch.from_numpy(np.ascontiguousarray(a)).to(device, non_blocking=True)
+
+    rows = [put((top[:, None] + r) * widths[:, None] + offsets[:, None]) for r in (r0, r1)]
+    cols = [put(left[:, None] + c) for c in (c0, c1)]
     prm = _params_tensors(params, device) if params is not None else None
     items = prm["hsv_items"] if prm is not None else None
     corners = []
@@ -333,8 +336,8 @@ def resize_batch(pixels: Any, offsets: np.ndarray, widths: np.ndarray, boxes: np
             if items is not None and items.numel():  # the non-linear HSV step, per source pixel
                 v.index_copy_(0, items, _hsv_part(v.index_select(0, items), prm))
             corners.append(v)
-    wr = torch.from_numpy(np.ascontiguousarray(lr)).to(device)[:, :, None, None]
-    wc = torch.from_numpy(np.ascontiguousarray(lc)).to(device)[:, None, :, None]
+    wr = put(lr)[:, :, None, None]
+    wc = put(lc)[:, None, :, None]
     out = torch.lerp(torch.lerp(corners[0], corners[1], wc), torch.lerp(corners[2], corners[3], wc), wr)
     if prm is not None:
         out = _affine_part(out, prm, hsv_done=True)
