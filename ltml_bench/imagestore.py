@@ -202,48 +202,45 @@ def _axis_map(in_size: np.ndarray, out_size: int) -> tuple[np.ndarray, np.ndarra
     return i0, i1, lam
 
 
-def _rgb_to_hsv(x: Any) -> Any:
-    """torch version of `images.rgb_to_hsv` (same operations, same order)."""
+def _rgb_to_hsv(x: Any) -> tuple[Any, Any, Any]:
+    """`images.rgb_to_hsv` in torch on planar x [N, 3, ...]: (h, s, v), each [N, ...].
+
+    Same case analysis as OpenCV / the numpy reference; 60 / diff is computed once per pixel
+    (a difference of float rounding only)."""
     import torch
 
-    r, g, b = x[..., 0], x[..., 1], x[..., 2]
-    v = x.amax(dim=-1)
-    mn = x.amin(dim=-1)
-    diff = v - mn
-    positive = v > 0
-    s = torch.where(positive, diff / torch.where(positive, v, torch.ones_like(v)), torch.zeros_like(v))
-    safe = torch.where(diff > 0, diff, torch.ones_like(diff))
-    h = torch.where(v == r, 60.0 * (g - b) / safe, torch.where(v == g, 120.0 + 60.0 * (b - r) / safe, 240.0 + 60.0 * (r - g) / safe))
-    h = torch.where(diff > 0, h, torch.zeros_like(h))
+    r, g, b = x[:, 0], x[:, 1], x[:, 2]
+    v = torch.maximum(torch.maximum(r, g), b)
+    diff = v - torch.minimum(torch.minimum(r, g), b)
+    s = torch.where(v > 0, diff / v, 0.0)  # v <= 0 (possible after brightness): S = 0
+    chroma = diff > 0
+    inv = 60.0 / torch.where(chroma, diff, 1.0)
+    h = torch.where(v == r, (g - b) * inv, torch.where(v == g, (b - r) * inv + 120.0, (r - g) * inv + 240.0))
+    h = torch.where(chroma, h, 0.0)
     h = torch.where(h < 0, h + 360.0, h)
     return h, s, v
 
 
 def _hsv_to_rgb(h: Any, s: Any, v: Any) -> Any:
-    """torch version of `images.hsv_to_rgb` (OpenCV's sector table)."""
+    """`images.hsv_to_rgb` in torch for h in [0, 360]: planar [N, 3, ...]. OpenCV's sector table in
+    its closed form, channel = v - v s clamp(min(k, 4 - k), 0, 1) with k = (n + h / 60) mod 6,
+    n = 5, 3, 1 for R, G, B."""
     import torch
 
-    h6 = torch.remainder(h, 360.0) / 60.0
-    fl = torch.floor(h6)
-    sector = torch.remainder(fl.to(torch.int64), 6)
-    f = h6 - fl
-    p = v * (1 - s)
-    q = v * (1 - s * f)
-    t = v * (1 - s * (1 - f))
-    masks = [sector == k for k in range(5)]
-
-    def pick(choices: tuple[Any, ...]) -> Any:
-        out = choices[5]
-        for k in range(4, -1, -1):
-            out = torch.where(masks[k], choices[k], out)
-        return out
-
-    return torch.stack([pick((v, q, p, p, t, v)), pick((t, v, v, q, p, p)), pick((p, p, t, v, v, q))], dim=-1)
+    h6 = h / 60.0  # h is in [0, 360] here (360 only by rounding, and it acts as 0 below)
+    vs = v * s
+    out = []
+    for n in (5.0, 3.0, 1.0):
+        k = h6 + n
+        k = torch.where(k >= 6.0, k - 6.0, k)  # (n + h6) mod 6, as n + h6 < 12
+        out.append(v - vs * torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0))
+    return torch.stack(out, dim=1)
 
 
 def _hsv_part(x: Any, prm: dict[str, Any]) -> Any:
     """Steps a-h of `images.apply_photometric` up to and including the HSV round trip, for the
-    images that draw saturation or hue (`x` holds exactly those, in `hsv_items` order)."""
+    images that draw saturation or hue (planar `x` [M, 3, ...] holds exactly those, in `hsv_items` order).
+    An image without a hue draw gets hue + 0 and the wrap-around, which `hsv_to_rgb` (mod 360) undoes."""
     import torch
 
     items = prm["hsv_items"]
@@ -252,28 +249,27 @@ def _hsv_part(x: Any, prm: dict[str, Any]) -> Any:
     h, s, v = _rgb_to_hsv(x)
     sub_shape = shape[:-1]
     s = s * prm["saturation"].index_select(0, items).view(sub_shape)
-    hue = h + prm["hue"].index_select(0, items).view(sub_shape)
-    hue = torch.where(hue >= 360.0, hue - 360.0, hue)
-    hue = torch.where(hue < 0.0, hue + 360.0, hue)
-    h = torch.where(prm["has_hue"].index_select(0, items).view(sub_shape), hue, h)
+    h = h + prm["hue"].index_select(0, items).view(sub_shape)
+    h = torch.where(h >= 360.0, h - 360.0, h)
+    h = torch.where(h < 0.0, h + 360.0, h)
     return _hsv_to_rgb(h, s, v)
 
 
 def _affine_part(x: Any, prm: dict[str, Any], hsv_done: bool) -> Any:
     """The per-pixel affine rest of the distortion (brightness and first contrast for images
-    without an HSV step, last contrast, channel swap) on x [B, ..., 3]. Affine maps commute with
-    the bilinear blend, so this runs once on the resized batch instead of on four corner sets."""
+    without an HSV step, last contrast, channel swap) on planar x [B, 3, ...]. Affine maps commute
+    with the bilinear blend, so this runs once on the resized batch instead of on four corner sets."""
     shape = (-1,) + (1,) * (x.ndim - 1)
     brightness, first = prm["brightness"], prm["contrast_first"]
     if hsv_done:  # those images had both applied before their HSV round trip
         brightness = brightness.masked_fill(prm["hsv_mask"], 0.0)
         first = first.masked_fill(prm["hsv_mask"], 1.0)
     x = (x + brightness.view(shape)) * (first * prm["contrast_last"]).view(shape)
-    return x.gather(-1, prm["swap"].view(x.shape[0], *([1] * (x.ndim - 2)), 3).expand(x.shape))
+    return x.gather(1, prm["swap"].view(x.shape[0], 3, *([1] * (x.ndim - 2))).expand(x.shape))
 
 
 def _photometric(x: Any, prm: dict[str, Any]) -> Any:
-    """The distortion of `images.apply_photometric` on a batch x [B, ..., 3] with per-image params."""
+    """The distortion of `images.apply_photometric` on a planar batch x [B, 3, ...] with per-image params."""
     items = prm["hsv_items"]
     if items.numel():
         x = x.index_copy(0, items, _hsv_part(x.index_select(0, items), prm))
@@ -332,16 +328,17 @@ def resize_batch(pixels: Any, offsets: np.ndarray, widths: np.ndarray, boxes: np
     corners = []
     for row in rows:
         for col in cols:
-            v = pixels[(row[:, :, None] + col[:, None, :]).reshape(-1)].view(len(boxes), size, size, 3).float()
+            v = pixels[(row[:, :, None] + col[:, None, :]).reshape(-1)].view(len(boxes), size, size, 3)
+            v = v.permute(0, 3, 1, 2).to(torch.float32, memory_format=torch.contiguous_format)  # planar [B, 3, S, S]
             if items is not None and items.numel():  # the non-linear HSV step, per source pixel
                 v.index_copy_(0, items, _hsv_part(v.index_select(0, items), prm))
             corners.append(v)
-    wr = put(lr)[:, :, None, None]
-    wc = put(lc)[:, None, :, None]
+    wr = put(lr)[:, None, :, None]
+    wc = put(lc)[:, None, None, :]
     out = torch.lerp(torch.lerp(corners[0], corners[1], wc), torch.lerp(corners[2], corners[3], wc), wr)
     if prm is not None:
         out = _affine_part(out, prm, hsv_done=True)
-    return out.permute(0, 3, 1, 2)
+    return out
 
 
 class StoredImages:

@@ -126,8 +126,8 @@ def test_batched_photometric_matches_numpy() -> None:
     img[0, 2] = (-5.0, -1.0, -3.0)  # v < 0
     params = [photometric_params(np.random.default_rng(seed)) for seed in range(64)]
     params += [{"mode": 0}, {"mode": 1, "contrast": 1.3}, {"mode": 0, "hue": 17.9}, {"mode": 0, "hue": -18.0, "saturation": 1.5}]
-    batch = torch.from_numpy(np.stack([img] * len(params)))
-    out = imagestore._photometric(batch, imagestore._params_tensors(params, torch.device("cpu"))).numpy()
+    batch = torch.from_numpy(np.stack([img] * len(params))).permute(0, 3, 1, 2).contiguous()  # planar
+    out = imagestore._photometric(batch, imagestore._params_tensors(params, torch.device("cpu"))).permute(0, 2, 3, 1).numpy()
     for k, p in enumerate(params):
         np.testing.assert_allclose(out[k], apply_photometric(img, p), atol=2e-3, rtol=1e-5, err_msg=str(p))
 
