@@ -4,7 +4,8 @@ Each combination is one `ltml_bench.api.run`; a combination that already finishe
 counted and skipped (the same command run again trains nothing and says so). Launchers:
 
 - `local` (default): in this process (`--jobs 1`) or in `--jobs N` spawned processes at once,
-  each limited to max(1, cores // N) torch threads;
+  each limited to max(1, cores // N) torch threads; on a GPU machine the N jobs share the GPU
+  (several small runs per GPU), and with several GPUs they take them round-robin;
 - `slurm`: one job per combination through submitit's `AutoExecutor` (a job array), with
   `--partition`, `--time` (minutes), `--gpus-per-node`, `--cpus-per-task`, `--slurm-folder`;
 - `submitit-local`: submitit's `LocalExecutor` (the same code path as `slurm` on one machine, at
@@ -84,6 +85,14 @@ def grid_points(grid: dict[str, list[str]]) -> list[dict[str, str]]:
     return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))] or [{}]
 
 
+def job_device(device: str | None, slot: int | None, gpu_count: int) -> str | None:
+    """The device of local job number `slot`: with several GPUs and an automatic (or bare "cuda")
+    device, jobs go round-robin over them (cuda:0, cuda:1, ...); an explicit device is kept."""
+    if slot is None or gpu_count < 2 or device not in (None, "auto", "cuda"):
+        return device
+    return f"cuda:{slot % gpu_count}"
+
+
 def execute(job: dict[str, Any]) -> dict[str, Any]:
     """Run one combination (in this process, a spawned worker or a submitit job); a small summary."""
     threads = int(job.get("threads") or 0)
@@ -91,6 +100,10 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
         import torch
 
         torch.set_num_threads(threads)
+    if job.get("gpu_slot") is not None:
+        import torch
+
+        job = {**job, "device": job_device(job["device"], job["gpu_slot"], torch.cuda.device_count() if torch.cuda.is_available() else 0)}
     summary = {k: job[k] for k in ("method", "dataset", "seed", "grid", "eval_split")}
     try:
         if job.get("plugins"):
@@ -148,7 +161,8 @@ def _launch(spec: SweepSpec, jobs: list[dict[str, Any]], log: Callable[[str], No
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         with ProcessPoolExecutor(max_workers=spec.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(execute, job) for job in jobs]
+            # several jobs share a GPU; with several GPUs they take them in turn (job_device)
+            futures = [pool.submit(execute, {**job, "gpu_slot": i}) for i, job in enumerate(jobs)]
             for future in as_completed(futures):
                 done(future.result())
     else:

@@ -78,3 +78,13 @@ def test_select_on_validation_records_the_choice(tmp_path: Path) -> None:
     assert selection["chosen"] == best["values"] and record["config"]["train"]["lr"] == float(best["values"]["lr"])
     table = cli("table", "--runs", str(tmp_path), "--format", "json")
     assert len(json.loads(table.stdout)) == 1  # validation runs stay out of the tables
+
+
+def test_local_jobs_take_gpus_round_robin() -> None:
+    from ltml_bench.sweep import job_device
+
+    assert [job_device("auto", i, 2) for i in range(4)] == ["cuda:0", "cuda:1", "cuda:0", "cuda:1"]
+    assert job_device(None, 3, 4) == "cuda:3" and job_device("cuda", 5, 4) == "cuda:1"
+    assert job_device("auto", 3, 1) == "auto"  # one GPU (or none): every job shares it
+    assert job_device("cpu", 1, 8) == "cpu" and job_device("cuda:2", 0, 8) == "cuda:2"  # explicit devices are kept
+    assert job_device("auto", None, 8) == "auto"
