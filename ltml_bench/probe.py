@@ -84,7 +84,7 @@ def _loader_batch(dataset: Any, indices: np.ndarray) -> torch.Tensor:
 
 def split_key(base: dict[str, Any], role: str, split: Split) -> str:
     """The cache key of one split's features (see the module docstring)."""
-    probe = _loader_batch(split.dataset, np.arange(min(2, len(split)))).float().numpy() if len(split) else np.zeros(0)
+    probe = _loader_batch(split.dataset, np.arange(min(2, len(split)))).float().cpu().numpy() if len(split) else np.zeros(0)
     payload = {**base, "role": role, "ids": hashlib.sha256("\n".join(split.ids).encode()).hexdigest(),
                "first_images": hashlib.sha256(np.round(probe, 4).tobytes()).hexdigest()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
