@@ -341,6 +341,15 @@ def resize_batch(pixels: Any, offsets: np.ndarray, widths: np.ndarray, boxes: np
     return out
 
 
+def batch_pixels(pixels: Any, offsets: np.ndarray, sizes: np.ndarray) -> tuple[Any, np.ndarray]:
+    """The pixels of a batch's images only, one after another, and their offsets in that copy."""
+    import torch
+
+    parts = [pixels[int(start) : int(start + n)] for start, n in zip(offsets, sizes)]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    return torch.cat(parts), starts
+
+
 class StoredImages:
     """Map-style dataset over image files backed by an `ImageStore`, batched by the harness.
 
@@ -440,10 +449,8 @@ class StoredImages:
         pixels = self._state["pixels"]
         compute = self._state.get("compute", pixels.device)
         if pixels.device != compute:  # pixels on the host, maths on the GPU: copy only this batch's images
-            parts = [pixels[int(store.offsets[i]) : int(store.offsets[i] + heights[j] * widths[j])] for j, i in enumerate(idx)]
-            local = torch.cat(parts).to(compute, non_blocking=True)
-            starts = np.concatenate([[0], np.cumsum(heights * widths)[:-1]]).astype(np.int64)
-            x = resize_batch(local, starts, widths, boxes, flips, self.image_size, params)
+            local, starts = batch_pixels(pixels, store.offsets[idx], heights * widths)
+            x = resize_batch(local.to(compute, non_blocking=True), starts, widths, boxes, flips, self.image_size, params)
         else:
             x = resize_batch(pixels, store.offsets[idx], widths, boxes, flips, self.image_size, params)
         mean, std = self._moments(x.device)

@@ -223,3 +223,20 @@ def test_one_epoch_through_the_harness_with_the_store(tmp_path: Path) -> None:
     uncached = api.run("erm", "csv", 0, settings={**settings, "image_cache": "false"}, backbone="ltml_cifar_resnet_small",
                        pretrained=False, epochs=1, out=tmp_path / "runs")
     assert uncached["config"]["dataset_options"]["image_cache"] is False and uncached["variant"] != record["variant"]
+
+
+def test_batch_copy_path_gives_the_same_images(images: list[Path], tmp_path: Path) -> None:
+    """When the store stays in host memory and the maths runs on a GPU, only the batch's images
+    are copied over (`batch_pixels`): the same images as indexing the whole store."""
+    from ltml_bench.imagestore import batch_pixels
+
+    stored = StoredImages(images, labels_for(len(images)), train=True, image_size=24, root=tmp_path / "store")
+    store = stored.prepare()
+    idx = np.array([5, 1, 1, 6])
+    sizes = store.heights[idx] * store.widths[idx]
+    local, starts = batch_pixels(torch.from_numpy(store.pixels), store.offsets[idx], sizes)
+    assert local.shape[0] == sizes.sum()
+    boxes = np.stack([np.zeros(4, int), store.heights[idx], np.zeros(4, int), store.widths[idx]], axis=1)
+    flips = np.array([True, False, True, False])
+    whole = resize_batch(torch.from_numpy(store.pixels), store.offsets[idx], store.widths[idx], boxes, flips, 24)
+    torch.testing.assert_close(resize_batch(local, starts, store.widths[idx], boxes, flips, 24), whole, atol=0, rtol=0)
