@@ -288,7 +288,7 @@ def bench_training(
     import torch
 
     from ltml_bench.api import resolve_config
-    from ltml_bench.harness import Plan, prepare_images, resolve_device, train_and_evaluate
+    from ltml_bench.harness import Plan, prepare_images, resolve_device, seed_everything, train_and_evaluate
     from ltml_bench.model import build_model
     from ltml_bench.registry import DatasetSpec, get_method
 
@@ -320,7 +320,7 @@ def bench_training(
     use_amp = cfg.amp and device.type == "cuda"
 
     def plain_loop() -> float:
-        torch.manual_seed(0)
+        seed_everything(0, device)  # the harness's global torch settings (deterministic kernels on CPU)
         model = build_model(cfg.backbone, False, bundle.num_classes, bundle.train.class_counts, None, {}, cfg.neck_dim,
                             cfg.dropout, cfg.freeze_prefixes, cfg.frozen_bn).to(device)
         if device.type == "cuda":
