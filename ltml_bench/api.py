@@ -132,10 +132,21 @@ def run(
             probe.unlink()
     except OSError as exc:
         raise UserError(f"--out {str(runs)!r}: cannot write there ({exc.strerror}); choose a writable folder") from exc
+    from ltml_bench.results import RunLock, write_json, environment
+    from ltml_bench.config import to_jsonable
+
+    lock = RunLock(run_dir)
+    if main and not lock.acquire():
+        raise UserError(f"run folder {run_dir} is being trained by another process right now; wait for it to finish "
+                        f"and repeat the command (it will reuse the result), or give another --out")
+    if main:  # the other process may have finished this run while we waited for the lock
+        stored = None if overwrite else _read_record(result_path)
+        if stored is not None:
+            lock.release()
+            stored["reused"] = True
+            return stored
     if main and result_path.exists():
         result_path.unlink()
-    from ltml_bench.results import write_json, environment
-    from ltml_bench.config import to_jsonable
 
     try:
         if main:
@@ -165,6 +176,8 @@ def run(
                 except OSError:
                     break
         raise
+    finally:
+        lock.release()
 
 
 def finished_record(

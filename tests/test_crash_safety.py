@@ -196,3 +196,24 @@ def test_ctrl_c_exits_130_with_a_hint_and_resume_continues(tmp_path: Path) -> No
     assert "interrupted; finished epochs are checkpointed, continue with --resume" in stderr
     assert "Traceback" not in stderr and stdout == ""
     assert (_run_dir(out) / "checkpoint.pt").exists() and not (_run_dir(out) / "result.json").exists()
+
+
+def test_identical_command_while_a_run_trains_is_refused(tmp_path: Path) -> None:
+    """A second process on the same run folder stops at once with one line; nothing is harmed."""
+    from ltml_bench import api
+    from ltml_bench.errors import UserError
+    from ltml_bench.results import RunLock
+
+    first = api.run("erm", "synth_lt", 0, settings=FAST, epochs=1, out=tmp_path)
+    run_dir = next(tmp_path.rglob("result.json")).parent
+    before = (run_dir / "result.json").read_bytes()
+    holder = RunLock(run_dir)  # stands for a process that is training this run right now
+    assert holder.acquire()
+    try:
+        with pytest.raises(UserError, match="being trained by another process"):
+            api.run("erm", "synth_lt", 0, settings=FAST, epochs=1, out=tmp_path, overwrite=True)
+        assert (run_dir / "result.json").read_bytes() == before
+    finally:
+        holder.release()
+    again = api.run("erm", "synth_lt", 0, settings=FAST, epochs=1, out=tmp_path)
+    assert again["reused"] and again["map"] == first["map"]
