@@ -150,13 +150,29 @@ def build_store(paths: Sequence[str], folder: Path, progress: Progress | None = 
     counts = heights * widths
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(paths) else np.zeros(0, np.int64)
     total = int(counts.sum())
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create the image store folder {folder.parent} ({exc.strerror}); point $LTML_BENCH_CACHE "
+                        f"at a writable folder or use --set image_cache=false") from None
     free = shutil.disk_usage(folder.parent).free
     if total * 3 > free - 2**28:
         raise DataError(
             f"the decoded image store needs {total * 3 / 2**30:.1f} GiB in {folder.parent} but {free / 2**30:.1f} GiB is free; "
             f"free space, point $LTML_BENCH_CACHE at a larger disk, or use --set image_cache=false (decode per step)"
         )
+    try:
+        _write_store(paths, folder, heights, widths, offsets, counts, progress, workers)
+    except OSError as exc:
+        raise DataError(
+            f"could not write the image store in {folder.parent} ({exc.strerror or exc}); free space or fix permissions, "
+            f"point $LTML_BENCH_CACHE elsewhere, or use --set image_cache=false"
+        ) from exc
+
+
+def _write_store(paths: Sequence[str], folder: Path, heights: np.ndarray, widths: np.ndarray, offsets: np.ndarray,
+                 counts: np.ndarray, progress: Progress | None, workers: int) -> None:
+    total = int(counts.sum())
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
     try:
         pixels = np.memmap(tmp / PIXELS_FILE, dtype=np.uint8, mode="w+", shape=(max(total, 1), 3))

@@ -176,6 +176,15 @@ def test_bad_files_and_full_disk(images: list[Path], tmp_path: Path, monkeypatch
         ImageStore.open_or_build(missing, root=root)
     assert not root.exists() or not any(root.iterdir())  # nothing half-built left behind
 
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:  # the disk fills up during the write: one line, nothing left behind
+        patch.setattr(imagestore.np, "memmap", disk_full)
+        with pytest.raises(DataError, match="No space left on device.*LTML_BENCH_CACHE"):
+            ImageStore.open_or_build(images[2:], root=root)
+    assert not any(root.iterdir())
+
     usage = type("Usage", (), {"free": 1000, "total": 10**6, "used": 0})
     monkeypatch.setattr(imagestore.shutil, "disk_usage", lambda path: usage)
     with pytest.raises(DataError, match="LTML_BENCH_CACHE"):
