@@ -287,6 +287,7 @@ def sweep(
     set_: list[str] = typer.Option([], "--set", help="KEY=VALUE for every run (repeatable)"),
     out_dir: Path = typer.Option(Path("runs"), "--out", help="runs folder"),
     jobs: int = typer.Option(1, "--jobs", help="runs at once (local: processes; submitit-local: jobs)"),
+    threads: int = typer.Option(0, "--threads", help="torch threads per run (0: cores // jobs; CPU results repeat exactly only with the same count)"),
     launcher: str = typer.Option("local", "--launcher", help="local, slurm or submitit-local"),
     select_on: Optional[str] = typer.Option(None, "--select-on", help="'val': choose grid values on a validation split of the training set"),
     partition: Optional[str] = typer.Option(None, "--partition", help="slurm partition"),
@@ -310,7 +311,7 @@ def sweep(
         methods=parse_list(methods, "methods"), datasets=parse_list(datasets, "datasets"), seeds=seed_list,
         grid=parse_grid(grid), settings={**parse_assignments(set_), **({"protocol": protocol} if protocol else {})}, epochs=epochs, device=device, out=str(out_dir), jobs=jobs,
         launcher=launcher, select_on=select_on, plugins=[str(p) for p in plugin or []], partition=partition, time_min=time_min,
-        gpus_per_node=gpus_per_node, cpus_per_task=cpus_per_task, slurm_folder=str(slurm_folder),
+        gpus_per_node=gpus_per_node, cpus_per_task=cpus_per_task, slurm_folder=str(slurm_folder), threads=threads,
     )
     summary = run_sweep(spec, log=lambda line: err.print(line, markup=False))
     err.print(counts_line(summary), markup=False)

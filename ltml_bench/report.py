@@ -262,19 +262,30 @@ def to_csv(frame: Any) -> str:
 
 
 def _sweep_commands(records: list[dict[str, Any]], dataset: str, runs: str) -> list[str]:
-    """`ltml-bench sweep` lines that re-create the records: default runs, then one grid per method."""
+    """`ltml-bench sweep` lines that re-create the records: per protocol track, the default runs,
+    then one grid per method (`protocol` itself becomes `--protocol`, not a grid)."""
     seeds = ",".join(map(str, sorted({int(r["seed"]) for r in records})))
-    defaults = sorted({r["method"] for r in records if r.get("variant", "default") == "default"})
-    lines = [f"ltml-bench sweep --methods {','.join(defaults)} --datasets {dataset} --seeds {seeds} --out {runs}"] if defaults else []
-    grids: dict[str, dict[str, set[str]]] = {}
-    for r in records:
-        overrides = r.get("config", {}).get("overrides", {})
-        if r.get("variant", "default") != "default" and overrides:
-            for key, value in overrides.items():
+    threads = {int(r["env"]["torch_threads"]) for r in records if "torch_threads" in r.get("env", {}) and str(r["env"].get("device", "")).startswith("cpu")}
+    # CPU runs repeat bit for bit only with the same torch thread count: name it when all runs share one
+    extra = f" --threads {threads.pop()}" if len(threads) == 1 else ""
+    lines = []
+    for protocol in sorted({protocol_of(r) for r in records}):
+        track = [r for r in records if protocol_of(r) == protocol]
+        flag = "" if protocol == "finetune" else f" --protocol {protocol}"
+
+        def overrides(r: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in r.get("config", {}).get("overrides", {}).items() if k != "protocol"}
+
+        defaults = sorted({r["method"] for r in track if not overrides(r)})
+        if defaults:
+            lines.append(f"ltml-bench sweep --methods {','.join(defaults)} --datasets {dataset} --seeds {seeds}{flag}{extra} --out {runs}")
+        grids: dict[str, dict[str, set[str]]] = {}
+        for r in track:
+            for key, value in overrides(r).items():
                 grids.setdefault(r["method"], {}).setdefault(key, set()).add(",".join(map(str, value)) if isinstance(value, list) else str(value))
-    for method, keys in sorted(grids.items()):
-        grid = " ".join(f"--grid {k}={','.join(sorted(v, key=_numeric_first))}" for k, v in sorted(keys.items()))
-        lines.append(f"ltml-bench sweep --methods {method} --datasets {dataset} --seeds {seeds} {grid} --out {runs}")
+        for method, keys in sorted(grids.items()):
+            grid = " ".join(f"--grid {k}={','.join(sorted(v, key=_numeric_first))}" for k, v in sorted(keys.items()))
+            lines.append(f"ltml-bench sweep --methods {method} --datasets {dataset} --seeds {seeds}{flag} {grid}{extra} --out {runs}")
     return lines
 
 
@@ -310,7 +321,12 @@ def leaderboard_markdown(frame: Any, dataset: str, runs: str, records: list[dict
     train_seconds = [float(r["train_seconds"]) for r in records if "train_seconds" in r]
     if train_seconds:
         devices = sorted({str(r.get("env", {}).get("device_name") or r.get("env", {}).get("device", "?")) for r in records})
-        lines.append(f"{len(records)} runs, {sum(train_seconds) / 60:.1f} minutes of training in all on {', '.join(devices)}.")
+        threads = sorted({int(r["env"]["torch_threads"]) for r in records if "torch_threads" in r.get("env", {})})
+        per_run = f" ({'/'.join(map(str, threads))} torch thread{'s' if threads != [1] else ''} per run)" if threads else ""
+        lines.append(f"{len(records)} runs, {sum(train_seconds) / 60:.1f} minutes of training in all on {', '.join(devices)}{per_run}.")
+        if any(str(r.get("env", {}).get("device", "")).startswith("cpu") for r in records):
+            lines.append("A CPU run repeats bit for bit with the same number of torch threads; another thread count "
+                         "changes the order of floating-point sums and, after training, the numbers by about a seed's spread.")
     probe = frame["protocol"] == "probe" if "protocol" in frame.columns else None
     if probe is None or not probe.any():
         lines += ["", to_markdown(frame, reported=True)]

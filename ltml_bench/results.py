@@ -57,6 +57,7 @@ def environment(device: str) -> dict[str, Any]:
         "timm": timm.__version__,
         "numpy": numpy.__version__,
         "device": device,
+        "torch_threads": torch.get_num_threads(),
     }
     if device.startswith("cuda") and torch.cuda.is_available():
         info["device_name"] = torch.cuda.get_device_name(0)

@@ -4,7 +4,7 @@ Each combination is one `ltml_bench.api.run`; a combination that already finishe
 counted and skipped (the same command run again trains nothing and says so). Launchers:
 
 - `local` (default): in this process (`--jobs 1`) or in `--jobs N` spawned processes at once,
-  each limited to max(1, cores // N) torch threads; on a GPU machine the N jobs share the GPU
+  each limited to max(1, cores // N) torch threads (`--threads T` sets T per run instead); on a GPU machine the N jobs share the GPU
   (several small runs per GPU), and with several GPUs they take them round-robin;
 - `slurm`: one job per combination through submitit's `AutoExecutor` (a job array), with
   `--partition`, `--time` (minutes), `--gpus-per-node`, `--cpus-per-task`, `--slurm-folder`;
@@ -53,6 +53,7 @@ class SweepSpec:
     gpus_per_node: int = 0
     cpus_per_task: int | None = None
     slurm_folder: str = "slurm_logs"
+    threads: int = 0  # torch threads per run; 0 = automatic (see _threads_per_job)
 
 
 def parse_list(text: str, what: str) -> list[str]:
@@ -132,6 +133,8 @@ def _make_job(spec: SweepSpec, method: str, dataset: str, seed: int, point: dict
 
 
 def _threads_per_job(spec: SweepSpec) -> int:
+    if spec.threads > 0:  # explicit: CPU results repeat bit for bit only with the same thread count
+        return spec.threads
     if spec.launcher == "slurm":
         return int(spec.cpus_per_task or 0)
     if spec.jobs <= 1:

@@ -71,3 +71,21 @@ def test_latex_is_booktabs_with_pm_and_bold(runs: Path) -> None:
 def test_latex_of_no_runs(tmp_path: Path) -> None:
     result = cli("table", "--runs", str(tmp_path), "--format", "latex")
     assert result.returncode == 0 and result.stdout.startswith("%")
+
+
+def test_regenerating_commands_name_the_thread_count_and_the_probe_track() -> None:
+    def rec(method: str, seed: int, threads: int, overrides: dict) -> dict:
+        r = _record(method, seed, 50.0, 30.0, 10.0, 30.0)
+        r["config"] = {"overrides": overrides, "train": {"protocol": overrides.get("protocol", "finetune")}}
+        r["env"] = {"device": "cpu", "torch_threads": threads}
+        return r
+
+    records = [rec("erm", 0, 1, {}), rec("hmt", 0, 1, {"lam": 0.5}), rec("erm", 0, 1, {"protocol": "probe"})]
+    lines = report._sweep_commands(records, "synth_lt", "runs")
+    assert lines == [
+        "ltml-bench sweep --methods erm --datasets synth_lt --seeds 0 --threads 1 --out runs",
+        "ltml-bench sweep --methods hmt --datasets synth_lt --seeds 0 --grid lam=0.5 --threads 1 --out runs",
+        "ltml-bench sweep --methods erm --datasets synth_lt --seeds 0 --protocol probe --threads 1 --out runs",
+    ]
+    records[0]["env"]["torch_threads"] = 2  # mixed thread counts: no single count to name
+    assert all("--threads" not in line for line in report._sweep_commands(records, "synth_lt", "runs"))
