@@ -13,7 +13,9 @@ For each dataset in the runs folder:
   `lr`), otherwise every swept method hyper-parameter (`loss_params.*`, `head_params.*`) is drawn.
   Fewer than two values: skipped, with a message.
 
-Records of validation runs (`eval_split` other than "test") are left out.
+Records of validation runs (`eval_split` other than "test") are left out. Linear-probe runs
+(`--protocol probe`) are a track of their own: `<dataset>_probe_per_class_ap`, `<dataset>_probe_groups`
+and `<dataset>_probe_<method>_sensitivity_<param>`, never mixed into the fine-tuning figures.
 """
 
 from __future__ import annotations
@@ -228,8 +230,13 @@ def make_plots(
         plt.close(fig)
         written.append(target)
 
-    for ds in sorted({r["dataset"] for r in records}):
-        part = [r for r in records if r["dataset"] == ds]
+    from ltml_bench.report import protocol_of
+
+    tracks = sorted({(r["dataset"], protocol_of(r)) for r in records})
+    for ds, protocol in tracks:
+        part = [r for r in records if r["dataset"] == ds and protocol_of(r) == protocol]
+        # the fine-tuning track keeps the plain names; the linear-probe track gets its own figures
+        tag, title = ("", ds) if protocol == "finetune" else (f"_{protocol}", f"{ds} ({'linear probe' if protocol == 'probe' else protocol})")
         if methods:  # the order the user gave
             part.sort(key=lambda r: methods.index(r["method"]))
         rule_text = part[0].get("group_rule_text", "")
@@ -237,15 +244,15 @@ def make_plots(
         if comparable:
             fig, ax = plt.subplots(figsize=(9, 5.5))
             plot_per_class_ap(ax, _series(comparable))
-            ax.set_title(f"{ds}: per-class AP against training count\n{rule_text}", fontsize=10)
-            save(fig, f"{ds}_per_class_ap")
+            ax.set_title(f"{title}: per-class AP against training count\n{rule_text}", fontsize=10)
+            save(fig, f"{ds}{tag}_per_class_ap")
         else:
             say(f"{ds}: no per-class AP with training counts in the records; per-class plot skipped")
         series = _series(part)
         fig, ax = plt.subplots(figsize=(max(7, 1.2 + 0.9 * len(series) * 1.1), 5))
         plot_groups(ax, series)
-        ax.set_title(f"{ds}: mAP by group\n{rule_text}", fontsize=10)
-        save(fig, f"{ds}_groups")
+        ax.set_title(f"{title}: mAP by group\n{rule_text}", fontsize=10)
+        save(fig, f"{ds}{tag}_groups")
 
         for method in sorted({r["method"] for r in part}):
             mine = [r for r in part if r["method"] == method]
@@ -269,8 +276,8 @@ def make_plots(
                 others = [k for k in swept if k != key]
                 fig, ax = plt.subplots(figsize=(7, 4.5))
                 plot_sensitivity(ax, mine, key, others)
-                ax.set_title(f"{ds}: {mine[0].get('method_title', method)}, sensitivity to {key}", fontsize=10)
-                save(fig, f"{ds}_{method}_sensitivity_{key.rsplit('.', 1)[-1]}")
+                ax.set_title(f"{title}: {mine[0].get('method_title', method)}, sensitivity to {key}", fontsize=10)
+                save(fig, f"{ds}{tag}_{method}_sensitivity_{key.rsplit('.', 1)[-1]}")
         if param is None and not any(k.startswith(METHOD_PARAM_PREFIXES) for m in {r["method"] for r in part}
                                      for k in swept_params([r for r in part if r["method"] == m])):
             say(f"{ds}: no method hyper-parameter takes 2 or more values in the records' config; no sensitivity plot "

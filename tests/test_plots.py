@@ -72,3 +72,18 @@ def test_plot_bad_input(runs: Path, tmp_path: Path) -> None:
     a_file.write_text("x")
     blocked = cli("plot", "--runs", str(runs), "--out", str(a_file))
     assert blocked.returncode == 2 and "cannot write there" in blocked.stderr
+
+
+def test_probe_runs_get_their_own_figures(runs: Path, tmp_path: Path) -> None:
+    for seed in (0, 1):
+        r = _record("erm", seed, None, -0.1)
+        r["variant"] = "protocol=probe"
+        r["config"]["train"]["protocol"] = "probe"
+        folder = runs / "synth_lt" / "erm" / f"seed{seed}-probe"
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text(json.dumps(r))
+    from ltml_bench.plots import make_plots
+
+    written = sorted(p.name for p in make_plots(runs, tmp_path / "plots"))
+    assert written == ["synth_lt_groups.png", "synth_lt_hmt_sensitivity_lam.png", "synth_lt_per_class_ap.png",
+                       "synth_lt_probe_groups.png", "synth_lt_probe_per_class_ap.png"]
