@@ -332,12 +332,18 @@ def leaderboard_markdown(frame: Any, dataset: str, runs: str, records: list[dict
         lines += ["", to_markdown(frame, reported=True)]
         return "\n".join(lines)
     finetune = frame[~probe].reset_index(drop=True)
+    scratch = [r for r in records if protocol_of(r) == "probe" and not r.get("config", {}).get("train", {}).get("pretrained", True)
+               and not r.get("config", {}).get("train", {}).get("weights_file")]
+    random_note = (" Here the backbone is not pretrained (the dataset's recipe trains it from scratch), so the probe reads "
+                   "the features of a randomly initialised network: a comparison of heads and losses on fixed features, "
+                   "not of representations.") if scratch else ""
     lines += [
         "", "## Fine-tuning (the published protocol)", "",
         to_markdown(finetune, reported=True) if not finetune.empty else "No fine-tuning runs yet.\n",
         "## Linear probe (`--protocol probe`)", "",
         "The backbone is frozen and its features are extracted once; each method trains only its neck and head on them "
-        "(same recipe otherwise). A separate track: not comparable with fine-tuning or with the published numbers.", "",
+        "(same recipe otherwise). A separate track: not comparable with fine-tuning or with the published numbers."
+        + random_note, "",
         to_markdown(frame[probe].reset_index(drop=True), reported=False),
     ]
     return "\n".join(lines)

@@ -95,7 +95,7 @@ def test_probe_leaderboard_track(probe_runs, tmp_path: Path) -> None:
     assert "protocol=probe" in probe_part and "| 1 |" in probe_part  # ranked within its own track
     # the regenerating commands: one per track, the probe's with --protocol (never as a grid)
     assert "--seeds 0 --protocol probe --grid" in text and "--grid protocol" not in text
-    assert "torch thread" in text
+    assert "torch thread" in text and "randomly initialised" in probe_part
     # each track has its own best cells
     best = report.best_cells(frame)
     tracks = {(p, c) for p, b in zip(frame["protocol"], best) for c in b}
