@@ -11,8 +11,9 @@ another head: a module built as `Head(in_features, num_classes, class_counts=...
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -47,6 +48,39 @@ class Neck(nn.Module):
         return self.drop(self.bn(self.fc(x)))
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """False only when the Hugging Face hub's host (`$HF_ENDPOINT`, default huggingface.co) has no
+    route or no DNS entry from here and no proxy is configured; True when in doubt."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True  # the proxy may reach what a direct connection cannot
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    try:
+        with socket.create_connection((endpoint.hostname or "huggingface.co", endpoint.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def _hub_offline() -> Iterator[None]:
+    """huggingface_hub's offline mode (what HF_HUB_OFFLINE=1 sets) for the duration of the block."""
+    try:
+        import huggingface_hub.constants as hub
+    except ImportError:
+        yield
+        return
+    before = hub.HF_HUB_OFFLINE
+    hub.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        hub.HF_HUB_OFFLINE = before
+
+
 def create_backbone(name: str, pretrained: bool, weights_file: str = "") -> nn.Module:
     """A timm model without classifier (pooled features). Errors name the fix."""
     import timm
@@ -66,8 +100,11 @@ def create_backbone(name: str, pretrained: bool, weights_file: str = "") -> nn.M
         kwargs["pretrained_cfg_overlay"] = {"file": str(path)}
     else:
         kwargs["pretrained"] = pretrained
+    # no route to the Hugging Face hub: ask it for its local cache only, instead of ~50 s of retries
+    offline = _hub_offline() if pretrained and not weights_file and not hub_reachable() else nullcontext()
     try:
-        return timm.create_model(name, **kwargs)
+        with offline:
+            return timm.create_model(name, **kwargs)
     except Exception as exc:
         if pretrained and not weights_file:
             raise UserError(

@@ -365,3 +365,33 @@ def test_photometric_and_crop_semantics() -> None:
         assert 0.8 * 300 - 1 <= h <= 300 and 0.8 * 400 - 1 <= w <= 400 and bottom <= 300 and right <= 400
     assert seen_modes == {0, 1}
     assert tuple(resize(img, 16).shape) == (3, 16, 16)
+
+
+def test_unreachable_hub_fails_fast_without_hf_hub_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No route to huggingface.co and HF_HUB_OFFLINE unset: the hub is asked for its cache only
+    (no minute of retries), the error is the one line, and the hub's setting is restored."""
+    import socket
+    import time
+
+    import huggingface_hub.constants as hub
+
+    from ltml_bench import model
+    from ltml_bench.errors import UserError
+
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    for key in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(key, raising=False)
+
+    def no_route(*args, **kwargs):
+        raise OSError(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "create_connection", no_route)
+    assert not model.hub_reachable()
+    started = time.perf_counter()
+    with pytest.raises(UserError, match="weights_file"):
+        model.create_backbone("resnet18", pretrained=True)
+    assert time.perf_counter() - started < 20 and hub.HF_HUB_OFFLINE is False
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")  # a proxy may reach what DNS cannot
+    assert model.hub_reachable()
