@@ -278,7 +278,7 @@ app.add_typer(data_app, name="data")
 
 @app.command()
 def sweep(
-    methods: str = typer.Option(..., "--methods", help="comma-separated method keys"),
+    methods: str = typer.Option(..., "--methods", help="comma-separated method keys, or all"),
     datasets: str = typer.Option(..., "--datasets", help="comma-separated dataset keys"),
     seeds: str = typer.Option("0", "--seeds", help="comma-separated seeds"),
     grid: list[str] = typer.Option([], "--grid", help="KEY=V1,V2 (';' separates list values): every value is a run (repeatable)"),

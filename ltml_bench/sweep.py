@@ -63,6 +63,17 @@ def parse_list(text: str, what: str) -> list[str]:
     return items
 
 
+def expand_methods(methods: list[str]) -> list[str]:
+    """Registered method names; `["all"]` means every one (built-ins and plugins, sorted)."""
+    from ltml_bench.registry import METHODS, get_method
+
+    if methods == ["all"]:
+        return list(METHODS.names())
+    if "all" in methods:
+        raise UserError("--methods all: give 'all' alone, or list the methods")
+    return [get_method(m).name for m in methods]
+
+
 def parse_grid(items: list[str]) -> dict[str, list[str]]:
     """['lr=0.01,0.02', 'lr_steps=5,7;6,8'] -> {'lr': ['0.01', '0.02'], 'lr_steps': ['5,7', '6,8']}.
 
@@ -292,7 +303,7 @@ def run_sweep(spec: SweepSpec, log: Callable[[str], None] = lambda line: None) -
         raise UserError(f"--select-on {spec.select_on!r}: only 'val' (a validation split of the training set) is supported")
     for path in spec.plugins:
         load_plugin_file(Path(path))
-    spec.methods = [get_method(m).name for m in spec.methods]
+    spec.methods = expand_methods(spec.methods)
     spec.datasets = [get_dataset(d).name for d in spec.datasets]
     overlap = set(spec.grid) & set(spec.settings)
     if overlap:

@@ -88,3 +88,15 @@ def test_local_jobs_take_gpus_round_robin() -> None:
     assert job_device("auto", 3, 1) == "auto"  # one GPU (or none): every job shares it
     assert job_device("cpu", 1, 8) == "cpu" and job_device("cuda:2", 0, 8) == "cuda:2"  # explicit devices are kept
     assert job_device("auto", None, 8) == "auto"
+
+
+def test_methods_all_means_every_registered_method() -> None:
+    from ltml_bench.errors import UserError
+    from ltml_bench.registry import METHODS
+    from ltml_bench.sweep import expand_methods
+
+    every = expand_methods(["all"])
+    assert every == METHODS.names() and {"erm", "hmt", "ml_gcn", "balpoe"} <= set(every) and len(every) >= 14
+    assert expand_methods(["hmt", "erm"]) == ["hmt", "erm"]
+    with pytest.raises(UserError, match="alone"):
+        expand_methods(["all", "erm"])
