@@ -12,9 +12,10 @@ import hashlib
 import io
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -85,6 +86,22 @@ def cached_arrays(path: Path, make: Callable[[], dict[str, np.ndarray]]) -> dict
     np.savez_compressed(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue())
     return arrays
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `path` (created if missing) for the block, waiting for it
+    if another process holds it (POSIX `flock`; a no-op where `fcntl` is missing). Used so that
+    parallel jobs build a shared cache once instead of each building it."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
 
 
 def cache_dir() -> Path:

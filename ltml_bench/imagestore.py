@@ -9,7 +9,8 @@ at their native size), with an index of offsets / heights / widths. It lives in 
 (`$LTML_BENCH_CACHE/images/<hash of the path list>-<fingerprint>/`), the fingerprint hashing
 each file's path, size and modification time, so changing, adding or replacing a source file
 builds a new store (the stale one is deleted). A store is written into a temporary folder and
-renamed into place, so a killed build leaves nothing a later run would trust.
+renamed into place, so a killed build leaves nothing a later run would trust; a lock file beside
+it makes parallel jobs (`sweep --jobs N`) build it once while the others wait.
 
 `StoredImages`: the split's dataset. `get_batch(indices, train, generator)` applies the exact
 per-image semantics of `images.ImageListDataset` (photometric distortion, random crop, bilinear
@@ -47,7 +48,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ltml_bench.data import IMAGENET_MEAN, IMAGENET_STD, cache_dir
+from ltml_bench.data import IMAGENET_MEAN, IMAGENET_STD, cache_dir, file_lock
 from ltml_bench.errors import DataError
 from ltml_bench.images import FLIP_P, crop_box, decode_rgb, photometric_params
 
@@ -133,12 +134,24 @@ class ImageStore:
         if folder.is_dir():
             try:
                 return cls(folder)
-            except Exception:  # an unreadable store is rebuilt, never trusted
-                shutil.rmtree(folder, ignore_errors=True)
-        build_store(paths, folder, progress=progress, workers=workers)
-        for stale in base.glob(f"{prefix}-*"):  # stores of the same list before its files changed
-            if stale != folder and stale.is_dir():
-                shutil.rmtree(stale, ignore_errors=True)
+            except Exception:
+                pass
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataError(f"cannot create the image store folder {base} ({exc.strerror}); point $LTML_BENCH_CACHE "
+                            f"at a writable folder or use --set image_cache=false") from None
+        # parallel jobs (sweep --jobs N, torchrun ranks on several nodes) build it once: the others wait here
+        with file_lock(base / f".{prefix}.lock"):
+            if folder.is_dir():
+                try:
+                    return cls(folder)  # built by another process meanwhile
+                except Exception:  # an unreadable store is rebuilt, never trusted
+                    shutil.rmtree(folder, ignore_errors=True)
+            build_store(paths, folder, progress=progress, workers=workers)
+            for stale in base.glob(f"{prefix}-*"):  # stores of the same list before its files changed
+                if stale != folder and stale.is_dir():
+                    shutil.rmtree(stale, ignore_errors=True)
         return cls(folder)
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltml_bench.data import DatasetBundle, Split, atomic_write_bytes, cache_dir
+from ltml_bench.data import DatasetBundle, Split, atomic_write_bytes, cache_dir, file_lock
 
 PROTOCOLS = ("finetune", "probe")
 
@@ -124,20 +124,15 @@ def feature_bundle(bundle: DatasetBundle, make_backbone: Callable[[], nn.Module]
     for role, split in (("train", bundle.train), ("test", bundle.test)):
         path = folder / f"{bundle.name}-{role}-{split_key(base, role, split)}.npz"
         features = _load(path, len(split))
-        if features is None:
-            if backbone is None:
-                backbone = make_backbone().to(device)
-                if device.type == "cuda":
-                    backbone = backbone.to(memory_format=torch.channels_last)
-            log(f"probe: extracting the {role} features of {len(split)} images with {backbone_identity.get('backbone')} (cached for later runs)")
-            started = time.perf_counter()
-            report = (lambda done, total, phase=f"features {role}": progress(phase, done, total)) if progress else None
-            features = extract(backbone, split.dataset, len(split), batch_size, device, report)
-            info["extract_seconds"] = round(info["extract_seconds"] + time.perf_counter() - started, 3)
-            info["extracted"].append(role)
-            buffer = io.BytesIO()
-            np.savez(buffer, features=features.astype(np.float32), ids=np.asarray(split.ids))
-            atomic_write_bytes(path, buffer.getvalue())
+        if features is None:  # parallel jobs extract once: the others wait for the lock, then read the file
+            with file_lock(path.with_name(f".{path.stem}.lock")):
+                features = _load(path, len(split))
+                if features is None:
+                    if backbone is None:
+                        backbone = make_backbone().to(device)
+                        if device.type == "cuda":
+                            backbone = backbone.to(memory_format=torch.channels_last)
+                    features = _extract_and_save(backbone, split, role, path, backbone_identity, device, batch_size, log, progress, info)
         info["cache"][role] = str(path)
         splits[role] = Split(list(split.ids), split.labels, TensorFeatures(features, split.labels))
     dims = {int(s.dataset.features.shape[1]) for s in splits.values() if len(s)}
@@ -146,6 +141,21 @@ def feature_bundle(bundle: DatasetBundle, make_backbone: Callable[[], nn.Module]
     info["feature_dim"] = dims.pop()
     probe = DatasetBundle(bundle.name, list(bundle.class_names), splits["train"], splits["test"], dict(bundle.info))
     return probe, info
+
+
+def _extract_and_save(backbone: nn.Module, split: Split, role: str, path: Path, backbone_identity: dict[str, Any],
+                      device: torch.device, batch_size: int, log: Callable[[str], None],
+                      progress: Callable[[str, int, int], None] | None, info: dict[str, Any]) -> np.ndarray:
+    log(f"probe: extracting the {role} features of {len(split)} images with {backbone_identity.get('backbone')} (cached for later runs)")
+    started = time.perf_counter()
+    report = (lambda done, total, phase=f"features {role}": progress(phase, done, total)) if progress else None
+    features = extract(backbone, split.dataset, len(split), batch_size, device, report)
+    info["extract_seconds"] = round(info["extract_seconds"] + time.perf_counter() - started, 3)
+    info["extracted"].append(role)
+    buffer = io.BytesIO()
+    np.savez(buffer, features=features.astype(np.float32), ids=np.asarray(split.ids))
+    atomic_write_bytes(path, buffer.getvalue())
+    return features
 
 
 def _load(path: Path, n: int) -> np.ndarray | None:

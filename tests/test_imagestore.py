@@ -146,7 +146,7 @@ def test_store_is_rebuilt_when_a_source_changes(images: list[Path], tmp_path: Pa
     changed = ImageStore.open_or_build(images, root=root)
     assert changed.folder != first.folder and not first.folder.exists()  # the stale store is deleted
     np.testing.assert_array_equal(changed.image(0), new)
-    assert [p.name for p in root.iterdir()] == [changed.folder.name]  # no temporary folders left
+    assert [p.name for p in root.iterdir() if p.suffix != ".lock"] == [changed.folder.name]  # no temporary folders left
 
 
 def test_corrupt_store_is_rebuilt_not_trusted(images: list[Path], tmp_path: Path) -> None:
@@ -174,7 +174,7 @@ def test_bad_files_and_full_disk(images: list[Path], tmp_path: Path, monkeypatch
     missing = images[:1] + [tmp_path / "gone.png"]
     with pytest.raises(DataError, match="gone.png is listed but missing"):
         ImageStore.open_or_build(missing, root=root)
-    assert not root.exists() or not any(root.iterdir())  # nothing half-built left behind
+    assert not root.exists() or not [p for p in root.iterdir() if p.suffix != ".lock"]  # nothing half-built left behind
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -183,7 +183,7 @@ def test_bad_files_and_full_disk(images: list[Path], tmp_path: Path, monkeypatch
         patch.setattr(imagestore.np, "memmap", disk_full)
         with pytest.raises(DataError, match="No space left on device.*LTML_BENCH_CACHE"):
             ImageStore.open_or_build(images[2:], root=root)
-    assert not any(root.iterdir())
+    assert not [p for p in root.iterdir() if p.suffix != ".lock"]
 
     usage = type("Usage", (), {"free": 1000, "total": 10**6, "used": 0})
     monkeypatch.setattr(imagestore.shutil, "disk_usage", lambda path: usage)
@@ -249,3 +249,29 @@ def test_batch_copy_path_gives_the_same_images(images: list[Path], tmp_path: Pat
     flips = np.array([True, False, True, False])
     whole = resize_batch(torch.from_numpy(store.pixels), store.offsets[idx], store.widths[idx], boxes, flips, 24)
     torch.testing.assert_close(resize_batch(local, starts, store.widths[idx], boxes, flips, 24), whole, atol=0, rtol=0)
+
+
+def test_parallel_builders_decode_once(images: list[Path], tmp_path: Path) -> None:
+    """Two processes opening a missing store at once: one decodes, the other waits and opens it."""
+    import subprocess
+    import sys
+
+    code = "\n".join([
+        "import sys, time",
+        "from pathlib import Path",
+        "import ltml_bench.imagestore as m",
+        "build = m.build_store",
+        "def counted(*args, **kwargs):",  # count the builds; a slow build makes the other process wait
+        "    with open(sys.argv[1] + '.builds', 'a') as f: f.write('built\\n')",
+        "    time.sleep(1.0)",
+        "    return build(*args, **kwargs)",
+        "m.build_store = counted",
+        "print(m.ImageStore.open_or_build(sys.argv[2:], root=Path(sys.argv[1])).folder)",
+    ])
+    root = tmp_path / "store"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(root), *map(str, images)], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    folders = {p.communicate(timeout=120)[0].strip() for p in procs}
+    assert all(p.returncode == 0 for p in procs) and len(folders) == 1
+    assert Path(str(root) + ".builds").read_text().splitlines() == ["built"]  # decoded once
+    assert [p.name for p in root.iterdir() if p.suffix != ".lock"] == [Path(folders.pop()).name]
