@@ -132,11 +132,13 @@ def run(
             probe.unlink()
     except OSError as exc:
         raise UserError(f"--out {str(runs)!r}: cannot write there ({exc.strerror}); choose a writable folder") from exc
-    from ltml_bench.results import RunLock, write_json, environment
     from ltml_bench.config import to_jsonable
+    from ltml_bench.data import FileLock
+    from ltml_bench.results import LOCK_FILE, environment, write_json
 
-    lock = RunLock(run_dir)
-    if main and not lock.acquire():
+    # two identical commands must not write one folder at once; the kernel drops the lock however we end
+    lock = FileLock(run_dir / LOCK_FILE)
+    if main and not lock.acquire(wait=False):
         raise UserError(f"run folder {run_dir} is being trained by another process right now; wait for it to finish "
                         f"and repeat the command (it will reuse the result), or give another --out")
     if main:  # the other process may have finished this run while we waited for the lock

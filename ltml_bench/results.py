@@ -127,34 +127,4 @@ def iter_records(runs: Path) -> Iterator[dict[str, Any]]:
         yield item.record
 
 
-LOCK_FILE = ".lock"
-
-
-class RunLock:
-    """An exclusive advisory lock on a run folder (POSIX `flock` on `<run>/.lock`), held while a
-    process trains that run, so two identical commands cannot write one folder at once. The
-    kernel releases it when the process ends, however it ends. A no-op where `fcntl` is missing."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.path = Path(run_dir) / LOCK_FILE
-        self.handle: Any = None
-
-    def acquire(self) -> bool:
-        """True when this process now holds the lock; False when another process holds it."""
-        try:
-            import fcntl
-        except ImportError:  # not POSIX
-            return True
-        self.handle = open(self.path, "a+")
-        try:
-            fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self.handle.close()
-            self.handle = None
-            return False
-        return True
-
-    def release(self) -> None:
-        if self.handle is not None:
-            self.handle.close()  # closing the file drops the lock
-            self.handle = None
+LOCK_FILE = ".lock"  # in a run folder: held (`data.FileLock`) while a process trains that run

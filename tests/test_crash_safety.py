@@ -202,13 +202,14 @@ def test_identical_command_while_a_run_trains_is_refused(tmp_path: Path) -> None
     """A second process on the same run folder stops at once with one line; nothing is harmed."""
     from ltml_bench import api
     from ltml_bench.errors import UserError
-    from ltml_bench.results import RunLock
+    from ltml_bench.data import FileLock
+    from ltml_bench.results import LOCK_FILE
 
     first = api.run("erm", "synth_lt", 0, settings=FAST, epochs=1, out=tmp_path)
     run_dir = next(tmp_path.rglob("result.json")).parent
     before = (run_dir / "result.json").read_bytes()
-    holder = RunLock(run_dir)  # stands for a process that is training this run right now
-    assert holder.acquire()
+    holder = FileLock(run_dir / LOCK_FILE)  # stands for a process that is training this run right now
+    assert holder.acquire(wait=False)
     try:
         with pytest.raises(UserError, match="being trained by another process"):
             api.run("erm", "synth_lt", 0, settings=FAST, epochs=1, out=tmp_path, overwrite=True)
