@@ -19,6 +19,9 @@ from typing import Any, Mapping
 from ltml_bench.errors import ConfigError
 
 
+PROTOCOLS = ("finetune", "probe")  # the published fine-tuning protocol; heads on cached frozen-backbone features
+
+
 @dataclass
 class TrainConfig:
     """Harness settings. Defaults are the published ResNet-50 recipe (PROTOCOL.md section 3)."""
@@ -53,7 +56,7 @@ class TrainConfig:
     device: str = "auto"
 
     def validate(self) -> None:
-        if self.protocol not in ("finetune", "probe"):
+        if self.protocol not in PROTOCOLS:
             raise ConfigError(f"protocol={self.protocol!r}: must be 'finetune' (the published protocol) or 'probe' (linear probe on cached features)")
         if self.sampler not in ("shuffle", "class_aware"):
             raise ConfigError(f"sampler={self.sampler!r}: must be 'shuffle' or 'class_aware'")

@@ -142,6 +142,17 @@ def stable_hash(*parts: Any) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
+def load_batch(dataset: Any, indices: Sequence[int] | Any, train: bool, generator: Any = None) -> tuple[Any, Any]:
+    """(images, float targets) of `indices` from any split dataset: its own batched `get_batch`
+    when it has one (in-memory and cached stores), else its items stacked."""
+    import torch
+
+    if hasattr(dataset, "get_batch"):
+        return dataset.get_batch(indices, train=train, generator=generator)
+    items = [dataset[int(i)] for i in indices]
+    return torch.stack([x for x, _ in items]), torch.stack([torch.as_tensor(y, dtype=torch.float32) for _, y in items])
+
+
 class TensorImages:
     """A split held in memory as uint8 images [N, 3, H, W], batched with augmentation.
 

@@ -24,7 +24,7 @@ from torch import nn
 
 from ltml_bench import distributed
 from ltml_bench.config import RunConfig, TrainConfig, to_jsonable
-from ltml_bench.data import DatasetBundle, atomic_write_bytes
+from ltml_bench.data import DatasetBundle, atomic_write_bytes, load_batch
 from ltml_bench.errors import ConfigError, TrainingDiverged, UserError
 from ltml_bench.metrics import GroupRule, group_report
 from ltml_bench.model import LTMLModel, build_model
@@ -104,10 +104,7 @@ class _Loader:
         self.num_workers = num_workers
 
     def batch(self, indices: np.ndarray, train: bool, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        if hasattr(self.dataset, "get_batch"):
-            return self.dataset.get_batch(indices, train=train, generator=generator)
-        items = [self.dataset[int(i)] for i in indices]
-        return torch.stack([x for x, _ in items]), torch.stack([torch.as_tensor(y, dtype=torch.float32) for _, y in items])
+        return load_batch(self.dataset, indices, train, generator)
 
     def iterate(self, index_batches: list[np.ndarray], train: bool, generator: torch.Generator):
         if hasattr(self.dataset, "get_batch") or self.num_workers == 0:

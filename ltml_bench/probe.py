@@ -33,9 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltml_bench.data import DatasetBundle, Split, atomic_write_bytes, cache_dir, file_lock
-
-PROTOCOLS = ("finetune", "probe")
+from ltml_bench.data import DatasetBundle, Split, atomic_write_bytes, cache_dir, file_lock, load_batch
 
 
 class FeatureInput(nn.Module):
@@ -75,16 +73,14 @@ def file_identity(path: str) -> str:
     return f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def _loader_batch(dataset: Any, indices: np.ndarray) -> torch.Tensor:
-    if hasattr(dataset, "get_batch"):
-        x, _ = dataset.get_batch(indices, train=False, generator=torch.Generator().manual_seed(0))
-        return x
-    return torch.stack([dataset[int(i)][0] for i in indices])
+def _images(dataset: Any, indices: np.ndarray) -> torch.Tensor:
+    """The images of `indices` with the test transform (no augmentation)."""
+    return load_batch(dataset, indices, train=False, generator=torch.Generator().manual_seed(0))[0]
 
 
 def split_key(base: dict[str, Any], role: str, split: Split) -> str:
     """The cache key of one split's features (see the module docstring)."""
-    probe = _loader_batch(split.dataset, np.arange(min(2, len(split)))).float().cpu().numpy() if len(split) else np.zeros(0)
+    probe = _images(split.dataset, np.arange(min(2, len(split)))).float().cpu().numpy() if len(split) else np.zeros(0)
     payload = {**base, "role": role, "ids": hashlib.sha256("\n".join(split.ids).encode()).hexdigest(),
                "first_images": hashlib.sha256(np.round(probe, 4).tobytes()).hexdigest()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
@@ -99,7 +95,7 @@ def extract(backbone: nn.Module, dataset: Any, n: int, batch_size: int, device: 
     rows = []
     for start in range(0, n, batch_size):
         idx = np.arange(start, min(n, start + batch_size))
-        x = _loader_batch(dataset, idx).to(device, non_blocking=True)
+        x = _images(dataset, idx).to(device, non_blocking=True)
         if device.type == "cuda" and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
