@@ -50,7 +50,7 @@ import numpy as np
 
 from ltml_bench.data import IMAGENET_MEAN, IMAGENET_STD, cache_dir, file_lock
 from ltml_bench.errors import DataError
-from ltml_bench.images import FLIP_P, crop_box, decode_rgb, photometric_params
+from ltml_bench.images import FLIP_P, ImageListDataset, crop_box, decode_rgb, photometric_params
 
 STORE_VERSION = 1
 PIXELS_FILE = "pixels.u8"
@@ -156,18 +156,14 @@ class ImageStore:
 
 
 def build_store(paths: Sequence[str], folder: Path, progress: Progress | None = None, workers: int = 0) -> None:
-    """Decode every image into `folder` (written in a temporary folder, then renamed into place)."""
+    """Decode every image into `folder` (written in a temporary folder beside it, then renamed into
+    place); `folder`'s parent exists (`ImageStore.open_or_build` creates it)."""
     shapes = [_image_size(p) for p in paths]
     heights = np.array([h for h, _ in shapes], dtype=np.int64)
     widths = np.array([w for _, w in shapes], dtype=np.int64)
     counts = heights * widths
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(paths) else np.zeros(0, np.int64)
     total = int(counts.sum())
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(f"cannot create the image store folder {folder.parent} ({exc.strerror}); point $LTML_BENCH_CACHE "
-                        f"at a writable folder or use --set image_cache=false") from None
     free = shutil.disk_usage(folder.parent).free
     if total * 3 > free - 2**28:
         raise DataError(
@@ -379,33 +375,20 @@ def batch_pixels(pixels: Any, offsets: np.ndarray, sizes: np.ndarray) -> tuple[A
     return torch.cat(parts), starts
 
 
-class StoredImages:
+class StoredImages(ImageListDataset):
     """Map-style dataset over image files backed by an `ImageStore`, batched by the harness.
 
-    Same interface and images as `images.ImageListDataset` (see the module docstring), plus
-    `prepare(progress)` (open or build the store), `to(device)` (move the pixels to a GPU) and
+    An `images.ImageListDataset` (same constructor, `paths`, `eval_view`, and the same images;
+    see the module docstring) whose items come from the decoded store, plus `prepare(progress)`
+    (open or build the store), `to(device)` (move the pixels to a GPU) and
     `get_batch(indices, train, generator)`.
     """
 
     def __init__(self, paths: Sequence[str | Path], labels: np.ndarray, train: bool, image_size: int = 224,
                  mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD, root: Path | None = None) -> None:
-        import torch
-
-        if len(paths) != len(labels):
-            raise ValueError(f"{len(paths)} paths but {len(labels)} label rows")
-        if image_size < 1:
-            raise DataError(f"image_size={image_size}: must be >= 1")
-        self.paths = [str(p) for p in paths]
-        self.targets = torch.as_tensor(np.asarray(labels), dtype=torch.float32)
-        self.train = bool(train)
-        self.image_size = int(image_size)
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
-        self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
+        super().__init__(paths, labels, train, image_size, mean, std)
         self.root = root
-        self._state: dict[str, Any] = {}  # shared by eval views: the opened store and the pixels tensor
-
-    def __len__(self) -> int:
-        return len(self.paths)
+        self._state: dict[str, Any] = {}  # shared by eval views (shallow copies): the opened store and the pixels tensor
 
     def prepare(self, progress: Progress | None = None) -> ImageStore:
         """Open the store (building it on first use); idempotent."""
@@ -441,13 +424,6 @@ class StoredImages:
         if key not in self._state:
             self._state[key] = (self.mean.to(device), self.std.to(device))
         return self._state[key]
-
-    def eval_view(self) -> "StoredImages":
-        import copy
-
-        view = copy.copy(self)
-        view.train = False
-        return view
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         import torch
