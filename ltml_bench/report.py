@@ -172,9 +172,9 @@ def best_cells(frame: Any) -> list[set[str]]:
     best: list[set[str]] = [set() for _ in range(len(frame))]
     if frame.empty:
         return best
+    tracks = [_track(r) for _, r in frame.iterrows()]
     for column in COLUMNS:
         values = [None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 2) for v in frame[column]]
-        tracks = [_track(r) for _, r in frame.iterrows()]
         top: dict[tuple[str, str], float] = {}
         for track, value in zip(tracks, values):
             if value is not None and (track not in top or value > top[track]):
