@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from ltml_bench.data import DatasetBundle, cache_dir, cached_arrays, stable_hash
+from ltml_bench.data.realdata import Expected, check_ids_in_pool, require_dir, require_file, require_images, resolve_data_root, training_ids
 from ltml_bench.errors import DataError
-from ltml_bench.realdata import Expected, check_ids_in_pool, require_dir, require_file, require_images, resolve_data_root, training_ids
 from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED
 from ltml_bench.registry import DATASETS, DatasetSpec
 
@@ -100,7 +100,7 @@ def _as_int_ids(ids: list[str], source: str) -> list[int]:
 
 def build(data_root: str = "", split: str = "published", split_file: str = "", split_seed: int = 0,
           image_size: int = 224, image_cache: bool = True, **_: Any) -> DatasetBundle:
-    from ltml_bench.images import image_split
+    from ltml_bench.data.realdata import image_split
 
     root = resolve_data_root(data_root)
     require_dir(root, "data root", f"set --data-root (or $LTML_BENCH_DATA) to the COCO folder; {LAYOUT_HINT}")

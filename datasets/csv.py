@@ -16,9 +16,9 @@ Options (all `--set`-able):
 - `pareto` (false): replace the training set with a Pareto subset of it (the DB builder,
   `pareto_alpha` 6, `pareto_max` 800, `split_seed`).
 - `image_size` (224): images are resized (test) or augmented then resized (train) to this size
-  with the recipe of `ltml_bench.images`.
+  with the recipe of `ltml_bench.data.images`.
 - `image_cache` (true): decode every image once into the cached image store
-  (`ltml_bench.imagestore`; see datasets/README.md); false decodes per step.
+  (`ltml_bench.data.imagestore`; see datasets/README.md); false decodes per step.
 
 Class names are the sorted union of the labels of both CSVs. A row naming a file that does not
 exist, a missing column, a row with too few fields or an image listed twice is a `DataError`
@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from ltml_bench.data import DatasetBundle
+from ltml_bench.data.realdata import require_dir, require_file
 from ltml_bench.errors import DataError
-from ltml_bench.realdata import require_dir, require_file
 from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED
 from ltml_bench.registry import DATASETS, DatasetSpec
 
@@ -112,7 +112,7 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
           no_label: str = "No Finding", test_labels: str = "", test_images: str = "", test_fraction: float = 0.2,
           split_seed: int = 0, pareto: bool = False, pareto_alpha: float = 6.0, pareto_max: int = 800,
           image_size: int = 224, image_cache: bool = True, **_: Any) -> DatasetBundle:
-    from ltml_bench.images import image_split
+    from ltml_bench.data.realdata import image_split
 
     if not images or not labels:
         raise DataError("the csv dataset needs --set images=FOLDER and --set labels=FILE.csv (see datasets/README.md)")
@@ -156,7 +156,7 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
     train_paths = [paths[r] for r in train_rows]
     train_y = multi_hot([names[r] for r in train_rows])
     if pareto:
-        from ltml_bench.pareto import pareto_subset
+        from ltml_bench.data.pareto import pareto_subset
 
         if not train_y.any():
             raise DataError(f"label file {label_path}: the training rows carry no label; pareto needs labelled images")

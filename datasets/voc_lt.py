@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from ltml_bench.data import DatasetBundle
+from ltml_bench.data.realdata import Expected, check_ids_in_pool, require_dir, require_file, require_images, resolve_data_root, training_ids
 from ltml_bench.errors import DataError
-from ltml_bench.realdata import Expected, check_ids_in_pool, require_dir, require_file, require_images, resolve_data_root, training_ids
 from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED
 from ltml_bench.registry import DATASETS, DatasetSpec
 
@@ -97,7 +97,7 @@ def image_paths(year_dir: Path, ids: list[str]) -> list[Path]:
 
 def build(data_root: str = "", split: str = "published", split_file: str = "", split_seed: int = 0,
           image_size: int = 224, image_cache: bool = True, **_: Any) -> DatasetBundle:
-    from ltml_bench.images import image_split
+    from ltml_bench.data.realdata import image_split
 
     root = resolve_data_root(data_root)
     kit = devkit(root)

@@ -1,8 +1,8 @@
 """ltml-bench: a benchmark for long-tailed multi-label classification.
 
 One registry of methods (`ltml_bench.methods`), one dataset interface (`ltml_bench.datasets`),
-one training harness (`ltml_bench.harness`), per-class AP and head / middle / tail mAP
-(`ltml_bench.metrics`), and a reporter (`ltml_bench.report`). Heavy libraries (torch, timm) are
+one training harness (`ltml_bench.training.loop`), per-class AP and head / middle / tail mAP
+(`ltml_bench.metrics`), and a reporter (`ltml_bench.reporting.tables`). Heavy libraries (torch, timm) are
 imported only when used.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from ltml_bench._version import __version__
 
 __all__ = ["__version__", "run", "table", "create_loss", "list_methods", "list_datasets"]
 
@@ -23,8 +23,8 @@ def run(*args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 def table(*args: Any, **kwargs: Any) -> Any:
-    """Aggregate finished runs into a DataFrame; see `ltml_bench.report.table`."""
-    from ltml_bench.report import table as _table
+    """Aggregate finished runs into a DataFrame; see `ltml_bench.reporting.tables.table`."""
+    from ltml_bench.reporting.tables import table as _table
 
     return _table(*args, **kwargs)
 

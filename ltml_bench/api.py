@@ -13,11 +13,11 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ltml_bench.distributed import is_main_process
 from ltml_bench.config import TRAIN_FIELDS, RunConfig, TrainConfig, parse_value, unknown_key_error
 from ltml_bench.errors import ConfigError, UserError
 from ltml_bench.registry import DatasetSpec, MethodSpec, get_dataset, get_method
-from ltml_bench.results import RESULT_FILE, run_folder
+from ltml_bench.runs.records import RESULT_FILE, run_folder
+from ltml_bench.training.execution import is_main_process
 
 SELECTION_DIR = "_selection"  # validation runs of hyper-parameter selection, under the runs folder
 
@@ -102,12 +102,10 @@ def run(
     gains `"reused": True`) unless `overwrite=True`.
 
     `eval_split="val"` is for hyper-parameter selection: it trains on the training set less a
-    validation split carved from it (`ltml_bench.validation`, fixed seed) and evaluates on that
+    validation split carved from it (`ltml_bench.data.validation`, fixed seed) and evaluates on that
     split, never on the test set. Such runs live under `<out>/_selection/` and their records carry
     `"eval_split": "val"`; tables ignore them.
     """
-    from ltml_bench.harness import Plan, train_and_evaluate
-
     if eval_split not in ("test", "val"):
         raise UserError(f"eval_split={eval_split!r}: choose 'test' or 'val'")
     method_spec = get_method(method)
@@ -116,13 +114,33 @@ def run(
     runs = Path(out)
     if runs.exists() and not runs.is_dir():
         raise UserError(f"--out {str(runs)!r} is a file, not a folder; give a folder for the runs")
-    main = is_main_process()  # under torchrun only rank 0 writes files
     run_dir = run_folder(runs / SELECTION_DIR if eval_split == "val" else runs, dataset_spec.name, method_spec.name, config.seed, config.key())
-    result_path = run_dir / RESULT_FILE
-    stored = None if overwrite else _read_record(result_path)  # a corrupt record is replaced by a fresh run
+    stored = None if overwrite else _read_record(run_dir / RESULT_FILE)  # a corrupt record is replaced by a fresh run
     if stored is not None:
         stored["reused"] = True
         return stored
+    main = is_main_process()  # under torchrun only rank 0 writes files
+    created = _make_run_folder(runs, run_dir, main)
+    lock = _lock_run_folder(run_dir, main)
+    try:
+        if main:  # the other process may have finished this run while we waited for the lock
+            stored = None if overwrite else _read_record(run_dir / RESULT_FILE)
+            if stored is not None:
+                stored["reused"] = True
+                return stored
+            (run_dir / RESULT_FILE).unlink(missing_ok=True)
+        return _train(method_spec, dataset_spec, config, run_dir, main, resume, progress, log, eval_split)
+    except UserError:
+        # bad input found before the first checkpoint (data, backbone, head, device): leave no trace
+        if created and not (run_dir / "checkpoint.pt").exists():
+            _remove_new_folders(run_dir, created)
+        raise
+    finally:
+        lock.release()
+
+
+def _make_run_folder(runs: Path, run_dir: Path, main: bool) -> list[Path]:
+    """Create `run_dir` (checking that it is writable); the folders this created, outermost first."""
     created = [d for d in (run_dir.parent.parent, run_dir.parent, run_dir) if not d.exists()]
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -132,54 +150,55 @@ def run(
             probe.unlink()
     except OSError as exc:
         raise UserError(f"--out {str(runs)!r}: cannot write there ({exc.strerror}); choose a writable folder") from exc
-    from ltml_bench.config import to_jsonable
-    from ltml_bench.data import FileLock
-    from ltml_bench.results import LOCK_FILE, environment, write_json
+    return created
 
-    # two identical commands must not write one folder at once; the kernel drops the lock however we end
+
+def _lock_run_folder(run_dir: Path, main: bool) -> Any:
+    """Two identical commands must not write one folder at once; the kernel drops the lock however we end."""
+    from ltml_bench.runs.records import LOCK_FILE
+    from ltml_bench.storage.locks import FileLock
+
     lock = FileLock(run_dir / LOCK_FILE)
     if main and not lock.acquire(wait=False):
         raise UserError(f"run folder {run_dir} is being trained by another process right now; wait for it to finish "
                         f"and repeat the command (it will reuse the result), or give another --out")
-    if main:  # the other process may have finished this run while we waited for the lock
-        stored = None if overwrite else _read_record(result_path)
-        if stored is not None:
-            lock.release()
-            stored["reused"] = True
-            return stored
-    if main and result_path.exists():
-        result_path.unlink()
+    return lock
 
-    try:
-        if main:
-            write_json(run_dir / "config.json", {"method": method_spec.name, "dataset": dataset_spec.name, **to_jsonable(config)})
-        bundle = dataset_spec.build(**config.dataset_options)
-        record_extra: dict[str, Any] = {}
-        if eval_split == "val":
-            from ltml_bench.validation import validation_bundle
 
-            bundle, split_info = validation_bundle(bundle)
-            record_extra = {"eval_split": "val", "validation_split": split_info}
-        from ltml_bench.harness import resolve_device
+def _train(method_spec: MethodSpec, dataset_spec: DatasetSpec, config: RunConfig, run_dir: Path, main: bool, resume: bool,
+           progress: Callable[[str, int, int], None] | None, log: Callable[[str], None] | None, eval_split: str) -> dict[str, Any]:
+    """Write config.json and env.json, build the dataset and train through the loop."""
+    from ltml_bench.config import to_jsonable
+    from ltml_bench.runs.records import environment
+    from ltml_bench.storage.files import write_json
+    from ltml_bench.training.devices import resolve_device
+    from ltml_bench.training.loop import Plan, train_and_evaluate
 
-        if main:
-            write_json(run_dir / "env.json", environment(str(resolve_device(config.train.device))))
-        plan = Plan(spec=method_spec, bundle=bundle, config=config, run_dir=run_dir, resume=resume, progress=progress, log=log or (lambda line: None), record_extra=record_extra)
-        return train_and_evaluate(plan)
-    except UserError:
-        # bad input found before the first checkpoint (data, backbone, head, device): leave no trace
-        if created and not (run_dir / "checkpoint.pt").exists():
-            import shutil
+    if main:
+        write_json(run_dir / "config.json", {"method": method_spec.name, "dataset": dataset_spec.name, **to_jsonable(config)})
+    bundle = dataset_spec.build(**config.dataset_options)
+    record_extra: dict[str, Any] = {}
+    if eval_split == "val":
+        from ltml_bench.data.validation import validation_bundle
 
-            shutil.rmtree(run_dir, ignore_errors=True)
-            for folder in created[:-1][::-1]:
-                try:
-                    folder.rmdir()  # only if empty: a concurrent run may have put its folder there
-                except OSError:
-                    break
-        raise
-    finally:
-        lock.release()
+        bundle, split_info = validation_bundle(bundle)
+        record_extra = {"eval_split": "val", "validation_split": split_info}
+    if main:
+        write_json(run_dir / "env.json", environment(str(resolve_device(config.train.device))))
+    plan = Plan(spec=method_spec, bundle=bundle, config=config, run_dir=run_dir, resume=resume, progress=progress,
+                log=log or (lambda line: None), record_extra=record_extra)
+    return train_and_evaluate(plan)
+
+
+def _remove_new_folders(run_dir: Path, created: list[Path]) -> None:
+    import shutil
+
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for folder in created[:-1][::-1]:
+        try:
+            folder.rmdir()  # only if empty: a concurrent run may have put its folder there
+        except OSError:
+            break
 
 
 def finished_record(

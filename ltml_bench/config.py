@@ -18,7 +18,6 @@ from typing import Any, Mapping
 
 from ltml_bench.errors import ConfigError
 
-
 PROTOCOLS = ("finetune", "probe")  # the published fine-tuning protocol; heads on cached frozen-backbone features
 
 

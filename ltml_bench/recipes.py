@@ -6,7 +6,7 @@ BatchNorm frozen, neck Linear(2048, 256) -> BatchNorm1d -> Dropout(0.5), 224 px,
 momentum 0.9, weight decay 1e-4, batch 32, gradient clipping at L2 norm 35, linear warm-up over
 500 iterations from lr/3, 80 epochs with lr x0.1 at 55 and 70. `DB_RESNET50_RESAMPLED` replaces
 the schedule for methods that train with class-aware re-sampling: 8 epochs, steps at 5 and 7.
-The train augmentation of the recipe lives with the image datasets (`ltml_bench.images`).
+The train augmentation of the recipe lives with the image datasets (`ltml_bench.data.images`).
 """
 
 from __future__ import annotations

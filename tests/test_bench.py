@@ -71,7 +71,7 @@ def test_training_bench_through_the_image_store() -> None:
     """The path the GPU ResNet-50 numbers take (JPEGs -> store -> batched augmentation), on CPU."""
     import torch
 
-    from ltml_bench.bench import bench_training
+    from ltml_bench.bench.training import bench_training
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import FAST, cli
 
 FAST_ARGS = [f"--set={k}={v}" for k, v in FAST.items()]

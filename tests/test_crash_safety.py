@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import FAST, cli
 
 # FAST settings plus short class-aware epochs (122 images, 4 steps), so that 6 epochs take seconds
@@ -202,8 +201,8 @@ def test_identical_command_while_a_run_trains_is_refused(tmp_path: Path) -> None
     """A second process on the same run folder stops at once with one line; nothing is harmed."""
     from ltml_bench import api
     from ltml_bench.errors import UserError
-    from ltml_bench.data import FileLock
-    from ltml_bench.results import LOCK_FILE
+    from ltml_bench.runs.records import LOCK_FILE
+    from ltml_bench.storage.locks import FileLock
 
     first = api.run("erm", "synth_lt", 0, settings=FAST, epochs=1, out=tmp_path)
     run_dir = next(tmp_path.rglob("result.json")).parent

@@ -13,16 +13,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import lt_trees
 import numpy as np
 import pytest
 import torch
-
-import lt_trees
 from conftest import cli
+
 from ltml_bench import api
-from ltml_bench.cli import main
+from ltml_bench.cli.app import main
+from ltml_bench.data.images import apply_photometric, crop_box, photometric_params, resize
 from ltml_bench.errors import DataError
-from ltml_bench.images import apply_photometric, crop_box, photometric_params, resize
 from ltml_bench.registry import METHODS, get_dataset
 
 METHOD = "db_focal" if "db_focal" in METHODS.names() else "erm"
@@ -375,8 +375,8 @@ def test_unreachable_hub_fails_fast_without_hf_hub_offline(tmp_path: Path, monke
 
     import huggingface_hub.constants as hub
 
-    from ltml_bench import model
     from ltml_bench.errors import UserError
+    from ltml_bench.training import model
 
     monkeypatch.setattr(hub, "HF_HUB_OFFLINE", False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))

@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from conftest import FAST
 
 ARGS = ["run", "--method", "erm", "--dataset", "synth_lt", "--device", "cpu", "--epochs", "1", "--json",

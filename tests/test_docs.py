@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ltml_bench.docs import write_method_docs
 from ltml_bench.registry import METHODS
+from ltml_bench.reporting.method_pages import write_method_docs
 
 
 def test_one_page_per_method_with_docstring_defaults_sweep_and_numbers(tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import FAST, cli
+
 from ltml_bench.errors import UserError
-from ltml_bench.evaluate import evaluate
+from ltml_bench.reporting.scoring import evaluate
 
 SET_ARGS = [f"--set={k}={v}" for k, v in {**FAST, "sampler": "class_aware", "epoch_reduce": 128}.items()]
 

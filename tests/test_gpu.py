@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import FAST
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
@@ -18,7 +17,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA d
 def test_image_store_on_the_gpu_matches_the_cpu(tmp_path: Path) -> None:
     from test_imagestore import write_images
 
-    from ltml_bench.imagestore import StoredImages
+    from ltml_bench.data.imagestore import StoredImages
 
     paths = write_images(tmp_path / "images")
     labels = np.zeros((len(paths), 3), dtype=np.uint8)

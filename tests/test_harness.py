@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FAST
 
 import ltml_bench
-from conftest import FAST
-from ltml_bench.errors import ConfigError, UserError
-from ltml_bench.harness import batches, lr_at
 from ltml_bench.config import TrainConfig
+from ltml_bench.errors import ConfigError, UserError
+from ltml_bench.training.schedule import batches, lr_at
 
 
 def _run(out: Path, **kwargs):

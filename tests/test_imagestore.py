@@ -16,10 +16,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ltml_bench import imagestore
+from ltml_bench.data import imagestore
+from ltml_bench.data.images import ImageListDataset, apply_photometric, photometric_params
+from ltml_bench.data.imagestore import ImageStore, StoredImages, resize_batch
 from ltml_bench.errors import DataError
-from ltml_bench.images import ImageListDataset, apply_photometric, photometric_params
-from ltml_bench.imagestore import ImageStore, StoredImages, resize_batch
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -237,7 +237,7 @@ def test_one_epoch_through_the_harness_with_the_store(tmp_path: Path) -> None:
 def test_batch_copy_path_gives_the_same_images(images: list[Path], tmp_path: Path) -> None:
     """When the store stays in host memory and the maths runs on a GPU, only the batch's images
     are copied over (`batch_pixels`): the same images as indexing the whole store."""
-    from ltml_bench.imagestore import batch_pixels
+    from ltml_bench.data.imagestore import batch_pixels
 
     stored = StoredImages(images, labels_for(len(images)), train=True, image_size=24, root=tmp_path / "store")
     store = stored.prepare()
@@ -259,7 +259,7 @@ def test_parallel_builders_decode_once(images: list[Path], tmp_path: Path) -> No
     code = "\n".join([
         "import sys, time",
         "from pathlib import Path",
-        "import ltml_bench.imagestore as m",
+        "import ltml_bench.data.imagestore as m",
         "build = m.build_store",
         "def counted(*args, **kwargs):",  # count the builds; a slow build makes the other process wait
         "    with open(sys.argv[1] + '.builds', 'a') as f: f.write('built\\n')",

@@ -24,9 +24,9 @@ import torch
 from ltml_bench.api import resolve_config, run
 from ltml_bench.config import TRAIN_FIELDS
 from ltml_bench.data import DatasetBundle, Split, TensorImages
-from ltml_bench.harness import make_loss
-from ltml_bench.model import build_model
 from ltml_bench.registry import BUILTIN_METHOD_MODULES, DATASETS, METHODS, DatasetSpec, import_object
+from ltml_bench.training.components import make_loss
+from ltml_bench.training.model import build_model
 
 BUILTINS = ("erm", "rw", "rs", "focal", "lsep", "ml_gcn", "ldam", "cb_focal", "circle", "db_focal", "asl",
             "zlpr", "balpoe", "hmt")
@@ -68,7 +68,7 @@ def tiny_dataset():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     DATASETS.names()  # load the built-ins first, so that registering here cannot shadow their loading
-    importlib.import_module("ltml_bench.backbones")  # timm's import is paid here, not by the first method
+    importlib.import_module("ltml_bench.training.backbones")  # timm's import is paid here, not by the first method
     DATASETS.register(
         DatasetSpec(
             name=TINY, title="tiny", summary="6-class test set of test_methods.py", build=lambda **_: BUNDLE,

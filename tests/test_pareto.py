@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import cli
-from ltml_bench.pareto import cooccurrence_order, pareto_reference_counts, pareto_subset
-from ltml_bench.splits import group_sizes, published_sha256, read_label_csv
+
+from ltml_bench.data.pareto import cooccurrence_order, pareto_reference_counts, pareto_subset
+from ltml_bench.data.splits import group_sizes, published_sha256, read_label_csv
 
 
 @pytest.fixture(scope="module")

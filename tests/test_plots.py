@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import cli
 
 COUNTS = [783, 9, 512, 33, 4, 6, 189, 5, 80, 350, 10, 67, 38, 22, 9, 49, 5, 138, 17, 21]
@@ -82,7 +81,7 @@ def test_probe_runs_get_their_own_figures(runs: Path, tmp_path: Path) -> None:
         folder = runs / "synth_lt" / "erm" / f"seed{seed}-probe"
         folder.mkdir(parents=True)
         (folder / "result.json").write_text(json.dumps(r))
-    from ltml_bench.plots import make_plots
+    from ltml_bench.reporting.plots import make_plots
 
     written = sorted(p.name for p in make_plots(runs, tmp_path / "plots"))
     assert written == ["synth_lt_groups.png", "synth_lt_hmt_sensitivity_lam.png", "synth_lt_per_class_ap.png",

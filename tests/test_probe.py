@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import FAST, cli
-from ltml_bench import api, report
+
+from ltml_bench import api
 from ltml_bench.errors import ConfigError
-from ltml_bench.model import create_backbone
 from ltml_bench.registry import get_dataset
+from ltml_bench.reporting import tables as report
+from ltml_bench.training.model import create_backbone
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

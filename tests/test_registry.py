@@ -7,10 +7,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import cli
+
 from ltml_bench.errors import RegistryError
-from ltml_bench.registry import METHODS, DATASETS, MethodSpec, Registry, get_method
+from ltml_bench.registry import DATASETS, METHODS, MethodSpec, Registry, get_method
 
 EXPECTED_FIELDS = ("name", "title", "paper", "summary", "loss")
 

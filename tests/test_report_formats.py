@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import cli
-from ltml_bench import report
+
+from ltml_bench.reporting import tables as report
 
 
 def _record(method: str, seed: int, head: float, middle: float, tail: float, all_: float, dataset: str = "synth_lt") -> dict:

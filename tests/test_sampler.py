@@ -1,11 +1,11 @@
-"""The class-aware sampler of the DB protocol (PROTOCOL.md section 3; `ltml_bench.samplers`)."""
+"""The class-aware sampler of the DB protocol (PROTOCOL.md section 3; `ltml_bench.training.samplers`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ltml_bench.samplers import class_aware_epoch_length, class_aware_order, shuffled_order
+from ltml_bench.training.samplers import class_aware_epoch_length, class_aware_order, shuffled_order
 
 # single-label toy set: class k has COUNTS[k] images, so every drawn image names its class
 COUNTS = (40, 12, 5, 2, 0)  # the last class has no image

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltml_bench import splits
+from ltml_bench.data import splits
 from ltml_bench.errors import DataError
 
 

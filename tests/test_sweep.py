@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import FAST, cli
-from ltml_bench.validation import carve_validation
+
+from ltml_bench.data.validation import carve_validation
 
 FAST_SET = [arg for key, value in FAST.items() for arg in ("--set", f"{key}={value}")]
 
@@ -81,7 +81,7 @@ def test_select_on_validation_records_the_choice(tmp_path: Path) -> None:
 
 
 def test_local_jobs_take_gpus_round_robin() -> None:
-    from ltml_bench.sweep import job_device
+    from ltml_bench.sweeps.runner import job_device
 
     assert [job_device("auto", i, 2) for i in range(4)] == ["cuda:0", "cuda:1", "cuda:0", "cuda:1"]
     assert job_device(None, 3, 4) == "cuda:3" and job_device("cuda", 5, 4) == "cuda:1"
@@ -93,7 +93,7 @@ def test_local_jobs_take_gpus_round_robin() -> None:
 def test_methods_all_means_every_registered_method() -> None:
     from ltml_bench.errors import UserError
     from ltml_bench.registry import METHODS
-    from ltml_bench.sweep import expand_methods
+    from ltml_bench.sweeps.runner import expand_methods
 
     every = expand_methods(["all"])
     assert every == METHODS.names() and {"erm", "hmt", "ml_gcn", "balpoe"} <= set(every) and len(every) >= 14

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ltml_bench.datasets import synth_lt
 
 from ltml_bench.metrics import GroupRule
 from ltml_bench.registry import get_dataset
-from ltml_bench.datasets import synth_lt
 
 
 @pytest.fixture(scope="module")

@@ -2,5 +2,5 @@
 
 A head is built as `Head(in_features, num_classes, class_counts=..., **params)`; in eval mode its
 `forward(features)` returns logits [B, C]; in training it returns what its method's loss takes.
-The recipe's default linear classifier is `ltml_bench.model.LinearHead`.
+The recipe's default linear classifier is `ltml_bench.training.model.LinearHead`.
 """

@@ -1,0 +1,1 @@
+"""Speed measurements (`ltml-bench bench`): ratios measured side by side in one process."""

@@ -1,0 +1,115 @@
+"""`ltml-bench bench`: the project's speed, measured against plain baselines in one process.
+
+Every ratio compares two implementations run side by side, in the same process, on the same
+device, model, batch and data, so machine load affects both sides alike (each side is timed as the
+best of a few repeats where it is cheap enough):
+
+- `harness_vs_plain_loop`: training images/s of the real harness (`train_and_evaluate`, timed
+  between two of its own progress callbacks, after warm-up steps, so model building, evaluation
+  and the end-of-epoch checkpoint are left out; median of 2 runs interleaved with the plain
+  loop's 2, 3 each without `--quick`) over a minimal PyTorch loop (forward, BCE,
+  backward, gradient clipping as the recipe does, SGD step) on the same model and the same
+  `TensorImages` batches. About 1.0 means the harness adds nothing measurable per step (its
+  per-step extras: learning-rate schedule, finiteness check of the loss, progress callback).
+- `pipeline_vs_torchvision`: images/s of `TensorImages.get_batch` (in-memory uint8, batched
+  flip + pad-and-crop + normalise) over a plain torchvision loader on the same images held as PNG
+  bytes in memory (PIL decode, RandomHorizontalFlip, RandomCrop with padding, ToTensor,
+  Normalize, stack), both single process.
+- `ap_speedup_vs_sklearn`: `ltml_bench.metrics.average_precision` on 5,000 x 80 float32 scores
+  with ties over scikit-learn's `average_precision_score` column by column; `ap_max_abs_diff` is
+  the largest difference of the two (ties make it a real test).
+- `peak_memory_mb`: CUDA max allocated on a GPU, else the process's max RSS.
+
+On CUDA (without `--quick`) it also times ResNet-50 at 224 px with the recipe's frozen stem and
+layer1 (BatchNorm frozen), at batch 32 and at the largest batch that fits (doubling from 32 until
+out of memory, capped at 1,024), through the plain loop and the harness.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from ltml_bench.bench.inputs import bench_image_pipeline, bench_pipeline
+from ltml_bench.bench.metric import bench_ap
+from ltml_bench.bench.timing import device_label, peak_memory_mb
+from ltml_bench.bench.training import bench_resnet50_cuda, bench_training
+
+
+def run_bench(quick: bool = False, device_name: str = "auto", threads: int = 0, log: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """All measurements; `threads` > 0 sets torch's CPU threads for both sides of every ratio."""
+    import torch
+
+    from ltml_bench._version import __version__
+    from ltml_bench.training.devices import resolve_device
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    device = resolve_device(device_name)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    started = time.perf_counter()
+    dev, name = device_label(device)
+    record: dict[str, Any] = {
+        "device": dev,
+        "device_name": name,
+        "quick": quick,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "ltml_bench": __version__,
+        "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    log("average precision vs scikit-learn ...")
+    record.update(bench_ap(repeats=2 if quick else 5, device=device))
+    log("input pipeline (JPEGs, recipe augmentation, 224 px) vs torchvision ...")
+    record.update(bench_image_pipeline(num_images=64 if quick else 256, batch_size=32, repeats=1 if quick else 2, device=device))
+    log("in-memory TensorImages (synth_lt) vs torchvision ...")
+    record["tensor_pipeline_32"] = bench_pipeline(num_images=256 if quick else 2048, size=32, batch_size=32, repeats=2 if quick else 3)
+    log("training step: harness vs plain loop ...")
+    steps, warmup, repeats = (10, 3, 2) if quick else (80, 10, 3)
+    record.update(bench_training("ltml_cifar_resnet_small", 32, 32, steps, warmup, str(device), settings={"neck_dim": 16}, repeats=repeats))
+    if device.type == "cuda" and not quick:
+        log("ResNet-50 at 224 px ...")
+        record.update(bench_resnet50_cuda(str(device)))
+    record["peak_memory_mb"] = peak_memory_mb(device)
+    record["peak_memory_kind"] = "cuda_max_allocated" if device.type == "cuda" else "process_max_rss"
+    record["bench_seconds"] = round(time.perf_counter() - started, 1)
+    return record
+
+
+def record_path(out_dir: Path, record: dict[str, Any]) -> Path:
+    slug = "".join(ch if ch.isalnum() else "-" for ch in f"{record['device']}-{record['device_name']}").strip("-")
+    while "--" in slug:
+        slug = slug.replace("--", "-")
+    stamp = record["timestamp"].replace("-", "").replace(":", "")
+    return Path(out_dir) / f"{slug[:60]}-{stamp}.json"
+
+
+def summary_lines(record: dict[str, Any]) -> list[str]:
+    lines = [
+        f"device: {record['device']} ({record['device_name']}), torch threads {record['torch_threads']}",
+        f"training   harness {record['harness_images_per_s']:.0f} img/s vs plain loop {record['plain_loop_images_per_s']:.0f} img/s"
+        f"  -> harness_vs_plain_loop {record['harness_vs_plain_loop']:.2f}",
+        f"pipeline   image store {record['pipeline_ours_images_per_s']:.0f} img/s vs torchvision {record['pipeline_torchvision_images_per_s']:.0f} img/s"
+        f"  -> pipeline_vs_torchvision {record['pipeline_vs_torchvision']:.1f}x (per-image decode {record['pipeline_uncached_images_per_s']:.0f} img/s;"
+        f" {record['pipeline_source']})",
+        f"synth_lt   TensorImages {record['tensor_pipeline_32']['ours_images_per_s']:.0f} img/s vs torchvision"
+        f" {record['tensor_pipeline_32']['torchvision_images_per_s']:.0f} img/s -> {record['tensor_pipeline_32']['vs_torchvision']:.1f}x",
+        f"AP 5000x80 ours {record['ap_ours_ms']:.1f} ms vs sklearn {record['ap_sklearn_ms']:.1f} ms"
+        f"  -> ap_speedup_vs_sklearn {record['ap_speedup_vs_sklearn']:.1f}x (max |diff| {record['ap_max_abs_diff']:.1e})",
+        f"peak memory {record['peak_memory_mb']:.0f} MB ({record['peak_memory_kind']}); took {record['bench_seconds']:.0f} s",
+    ]
+    if "resnet50_224_b32" in record:
+        r = record["resnet50_224_b32"]
+        lines.append(f"ResNet-50 224px b32: harness {r['harness_images_per_s']:.0f} img/s, plain {r['plain_loop_images_per_s']:.0f} img/s")
+        if "resnet50_224_blargest" in record:
+            lines.append(f"ResNet-50 224px b{record['resnet50_224_blargest_batch']} (largest model step: b{record['resnet50_224_largest_batch']}):"
+                         f" plain {record['resnet50_224_blargest']['plain_loop_images_per_s']:.0f} img/s")
+    return lines
+
+
+__all__ = ["run_bench", "record_path", "summary_lines", "bench_ap", "bench_pipeline", "bench_training"]

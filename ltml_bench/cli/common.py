@@ -1,0 +1,65 @@
+"""What every command shares: the typer app, the stdout / stderr consoles, common options."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="ltml-bench: long-tailed multi-label classification benchmark (run, table, list).",
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+# a pipe or file gets full-width tables (rich would otherwise assume 80 columns and truncate)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+ProtocolOption = typer.Option(
+    None, "--protocol", help="finetune (the published protocol, default) or probe: heads on cached frozen-backbone features"
+)
+PluginOption = typer.Option(None, "--plugin", help="a local .py file that registers methods/datasets (repeatable)")
+
+
+def load_plugins(plugins: Optional[list[Path]]) -> None:
+    from ltml_bench.registry import load_plugin_file
+
+    for path in plugins or []:
+        load_plugin_file(path)
+
+
+def fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def mean_map(records: list[dict[str, Any]]) -> dict[str, Any]:
+    from ltml_bench.reporting.tables import _mean_std
+
+    return {g: _mean_std([r["map"][g] for r in records])[0] for g in ("head", "middle", "tail", "all")}
+
+
+def print_run_table(records: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    first = records[0]
+    sizes = {g: len(first["groups"][g]) for g in ("head", "middle", "tail")}
+    table = Table(title=f"{first.get('method_title', first['method'])} on {first['dataset']}: mAP (%)")
+    table.add_column("seed")
+    for g in ("head", "middle", "tail"):
+        table.add_column(f"{g} ({sizes[g]})", justify="right")
+    table.add_column(f"all ({len(first['class_names'])})", justify="right")
+    for r in records:
+        table.add_row(str(r["seed"]), *(fmt(r["map"][g]) for g in ("head", "middle", "tail", "all")))
+    if len(records) > 1:
+        mean = mean_map(records)
+        table.add_row("mean", *(fmt(mean[g]) for g in ("head", "middle", "tail", "all")))
+    out.print(table)
+    missing = first.get("classes_without_test_positives") or []
+    if missing:
+        out.print(f"{len(missing)} class(es) without test positives (AP undefined, left out of the means): {', '.join(missing)}")
+    out.print(f"groups: {first.get('group_rule_text', '')}")

@@ -1,0 +1,1 @@
+"""Storage utilities: atomic writes, file locks, the cache folder and stable hashes."""
