@@ -9,13 +9,15 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    help="ltml-bench: long-tailed multi-label classification benchmark (run, table, list).",
-)
+
+def command_group(help_text: str) -> typer.Typer:
+    """A typer app (or sub-command group) with the project's settings: no completion, help when
+    called without a command, plain exceptions and text (`main` handles errors)."""
+    return typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                       rich_markup_mode=None, help=help_text)
+
+
+app = command_group("ltml-bench: long-tailed multi-label classification benchmark (run, table, list).")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 # a pipe or file gets full-width tables (rich would otherwise assume 80 columns and truncate)
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)

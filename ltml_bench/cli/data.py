@@ -19,15 +19,10 @@ from typing import Any, Optional
 
 import typer
 
+from ltml_bench.cli.common import command_group
 from ltml_bench.errors import DataError, UserError
 
-data_app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    help="Prepare and verify datasets (check a prepared VOC/COCO tree, build a Pareto subset).",
-)
+data_app = command_group("Prepare and verify datasets (check a prepared VOC/COCO tree, build a Pareto subset).")
 
 
 def _console(stderr: bool = False) -> Any:
