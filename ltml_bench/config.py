@@ -53,6 +53,9 @@ class TrainConfig:
     head_min: int = 100  # group rule: head n >= head_min
     tail_below: int = 20  # group rule: tail n < tail_below
     device: str = "auto"
+    # result intervals (a reporting setting: not part of the run's key): percentile bootstrap over test images
+    bootstrap_resamples: int = 1000  # 0 = no intervals in the record
+    ci_level: float = 0.95
 
     def validate(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -68,11 +71,16 @@ class TrainConfig:
             raise ConfigError(f"dropout={self.dropout}: must be in [0, 1)")
         if self.tail_below > self.head_min:
             raise ConfigError(f"tail_below={self.tail_below} must not exceed head_min={self.head_min}")
+        if self.bootstrap_resamples < 0 or self.bootstrap_resamples == 1:
+            raise ConfigError(f"bootstrap_resamples={self.bootstrap_resamples}: must be 0 (no intervals) or >= 2, e.g. 1000")
+        if not 0.0 < self.ci_level < 1.0:
+            raise ConfigError(f"ci_level={self.ci_level}: must be between 0 and 1, e.g. 0.95")
         if self.batch_size < 2:
             raise ConfigError("batch_size must be >= 2 (the neck's BatchNorm needs two images)")
 
 
 TRAIN_FIELDS: dict[str, Any] = {f.name: f for f in fields(TrainConfig)}
+EVALUATION_ONLY = ("bootstrap_resamples", "ci_level")  # settings of the record's intervals: never in a run's key or variant
 
 
 def parse_value(key: str, text: str, default: Any) -> Any:
@@ -193,6 +201,8 @@ class RunConfig:
         payload["train"].pop("num_workers")
         payload["train"].pop("eval_batch_size")
         payload["train"].pop("compile", None)
+        for name in EVALUATION_ONLY:  # how the result is summarised, not what is trained
+            payload["train"].pop(name, None)
         if payload["train"].get("protocol") == "finetune":  # the default protocol keeps the keys of runs made before the field existed
             payload["train"].pop("protocol")
         return payload
@@ -202,6 +212,6 @@ class RunConfig:
 
     def variant(self) -> str:
         """'default' or the explicit overrides that change the result, e.g. 'epochs=4 lr_steps=2,3'."""
-        ignored = {"device", "num_workers", "eval_batch_size", "compile"}
+        ignored = {"device", "num_workers", "eval_batch_size", "compile", *EVALUATION_ONLY}
         items = [f"{k}={_format_value(v)}" for k, v in sorted(self.overrides.items()) if k not in ignored]
         return " ".join(items) if items else "default"

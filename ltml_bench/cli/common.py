@@ -26,6 +26,19 @@ ProtocolOption = typer.Option(
     None, "--protocol", help="finetune (the published protocol, default) or probe: heads on cached frozen-backbone features"
 )
 PluginOption = typer.Option(None, "--plugin", help="a local .py file that registers methods/datasets (repeatable)")
+ResamplesOption = typer.Option(1000, "--resamples", help="bootstrap resamples of the test images")
+LevelOption = typer.Option(0.95, "--level", help="confidence level of the intervals")
+
+
+def bootstrap_settings(resamples: int, level: float) -> Any:
+    """`BootstrapSettings` from the command's options, or one line saying what is wrong."""
+    from ltml_bench.errors import UserError
+    from ltml_bench.metrics.intervals import BootstrapSettings
+
+    try:
+        return BootstrapSettings(resamples, level)
+    except ValueError as exc:
+        raise UserError(f"--resamples/--level: {exc}") from None
 
 
 def load_plugins(plugins: Optional[list[Path]]) -> None:

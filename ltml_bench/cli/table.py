@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ltml_bench.cli.common import PluginOption, app, err, load_plugins, out
+from ltml_bench.cli.common import LevelOption, PluginOption, ResamplesOption, app, bootstrap_settings, err, load_plugins, out
 from ltml_bench.errors import UserError
 
 
@@ -20,18 +20,32 @@ def table(
     write: bool = typer.Option(False, "--write", help="(re)write leaderboards/<dataset>.md"),
     leaderboards: Path = typer.Option(Path("leaderboards"), "--leaderboards", help="folder for --write"),
     reported: bool = typer.Option(True, "--reported/--no-reported", help="show published numbers beside ours"),
+    intervals: bool = typer.Option(True, "--intervals/--no-intervals",
+                                   help="bootstrap intervals, tie marks and reproduced? from the runs' scores.npz"),
+    resamples: int = ResamplesOption,
+    level: float = LevelOption,
+    alpha: float = typer.Option(0.05, "--alpha", help="significance level of the tie marks (Holm-adjusted)"),
     plugin: Optional[list[Path]] = PluginOption,
 ) -> None:
-    """One row per method: n_seeds and head / middle / tail / all mAP (mean ± std), ranked by all."""
+    """One row per method: n_seeds and head / middle / tail / all mAP (mean ± std), ranked by all;
+    the interval of all, tie marks and reproduced? (docs/protocol.md, "Uncertainty and significance")."""
     load_plugins(plugin)
     from ltml_bench.reporting import tables as report
 
     if fmt not in ("rich", "md", "latex", "csv", "json"):
         raise UserError(f"--format {fmt!r}: choose rich, md, latex, csv or json")
-    records, skipped = report.collect(runs, dataset)
+    if not 0.0 < alpha < 1.0:
+        raise UserError(f"--alpha {alpha}: must be between 0 and 1, e.g. 0.05")
+    loaded, skipped = report.collect_loaded(runs, dataset)
+    records = [item.record for item in loaded]
     for item in skipped:
         err.print(f"skipped {item.path}: {item.reason}")
     frame = report.aggregate(records, reported=reported, dataset=dataset)
+    if intervals and records:
+        from ltml_bench.reporting.marks import annotate
+
+        with err.status(f"bootstrap intervals and tests ({resamples} resamples) over {len(records)} runs"):
+            frame = annotate(frame, loaded, bootstrap_settings(resamples, level), alpha, say=lambda line: err.print(line, markup=False))
     if write:
         if not dataset:
             raise UserError("--write needs --dataset NAME (one leaderboard file per dataset)")
@@ -56,7 +70,7 @@ def table(
 
         for name, part in frame.groupby("dataset", sort=True):
             header, rows = report.rows_for_display(part.reset_index(drop=True), reported=reported)
-            t = Table(title=f"{name}: mAP (%), mean ± std over seeds")
+            t = Table(title=f"{name}: mAP (%), mean ± std over seeds" + (f"; {100 * level:g}% bootstrap interval of all (seeds, then images)" if intervals else ""))
             for column in header:
                 t.add_column(column, justify="left" if column in ("method", "variant") else "right")
             for cells in rows:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ltml_bench.errors import UserError
-from ltml_bench.runs.records import SkippedRun, scan_runs
+from ltml_bench.runs.records import LoadedRecord, SkippedRun, scan_runs
 
 COLUMNS = ("head", "middle", "tail", "all")
 
@@ -33,6 +33,13 @@ def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
 
 
 def collect(runs: str | Path, dataset: str | None = None) -> tuple[list[dict[str, Any]], list[SkippedRun]]:
+    """The finished records under `runs` (of `dataset` when given) and the folders skipped."""
+    loaded, skipped = collect_loaded(runs, dataset)
+    return [item.record for item in loaded], skipped
+
+
+def collect_loaded(runs: str | Path, dataset: str | None = None) -> tuple[list[LoadedRecord], list[SkippedRun]]:
+    """As `collect`, keeping each record's run folder (where its scores.npz lies)."""
     root = Path(runs)
     if not root.exists():
         raise UserError(f"--runs {str(root)!r} does not exist; give the folder that `ltml-bench run --out` wrote to")
@@ -42,8 +49,7 @@ def collect(runs: str | Path, dataset: str | None = None) -> tuple[list[dict[str
         loaded, skipped = scan_runs(root)
     except PermissionError as exc:
         raise UserError(f"--runs {str(root)!r} cannot be read ({exc.strerror}); check its permissions") from exc
-    records = [item.record for item in loaded if dataset is None or item.record.get("dataset") == dataset]
-    return records, skipped
+    return [item for item in loaded if dataset is None or item.record.get("dataset") == dataset], skipped
 
 
 def table(runs: str | Path = "runs", dataset: str | None = None, reported: bool = False) -> Any:
@@ -140,8 +146,61 @@ def _cell(mean: Any, std: Any, n: int) -> str:
     return f"{mean:.2f} ± {std:.2f}" if n > 1 else f"{mean:.2f}"
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _level_text(frame: Any) -> str:
+    levels = sorted({float(v) for v in frame["ci_level"] if not _missing(v)}) if "ci_level" in frame.columns else []
+    return f"{100 * levels[0]:g}%" if len(levels) == 1 else "CI"
+
+
+def interval_cell(low: Any, high: Any) -> str:
+    return "-" if _missing(low) or _missing(high) else f"[{low:.2f}, {high:.2f}]"
+
+
+def tie_cell(row: dict[str, Any]) -> str:
+    """"top" for the top-ranked row of a track, "tied" for rows not significantly worse (Holm), else ""."""
+    if row.get("rank_top") is True:
+        return "top"
+    return "tied" if row.get("tied_with_top") is True else ""
+
+
+def reproduced_cell(row: dict[str, Any]) -> str:
+    verdict = row.get("reproduced")
+    if _missing(verdict) or not verdict:
+        return "-"
+    gap = row.get("reproduced_gap")
+    return str(verdict) if verdict == "yes" or _missing(gap) else f"{verdict} ({gap:+.2f})"
+
+
+def uncertainty_columns(frame: Any, reported: bool) -> list[str]:
+    """The display columns that `reporting.marks.annotate` added to `frame` (none if it did not run)."""
+    names = []
+    if "all_low" in frame.columns:
+        names.append(f"all {_level_text(frame)} CI")
+    if "tied_with_top" in frame.columns:
+        names.append("tie")
+    if reported and "reproduced" in frame.columns and frame["reproduced"].map(lambda v: not _missing(v) and bool(v)).any():
+        names.append("reproduced?")
+    return names
+
+
+def uncertainty_cells(row: dict[str, Any], names: list[str]) -> list[str]:
+    cells = []
+    for name in names:
+        if name.startswith("all "):
+            cells.append(interval_cell(row.get("all_low"), row.get("all_high")))
+        elif name == "tie":
+            cells.append(tie_cell(row))
+        else:
+            cells.append(reproduced_cell(row))
+    return cells
+
+
 def rows_for_display(frame: Any, reported: bool = False) -> tuple[list[str], list[list[str]]]:
-    header = ["rank", "method", "variant", "n_seeds", *COLUMNS]
+    extra = uncertainty_columns(frame, reported)
+    header = ["rank", "method", "variant", "n_seeds", *COLUMNS, *extra]
     if reported:
         header += ["reported (h / m / t / all)"]
         if "reported_source" in frame.columns and frame["reported_source"].astype(bool).any():
@@ -154,6 +213,7 @@ def rows_for_display(frame: Any, reported: bool = False) -> tuple[list[str], lis
         ranks[track] = rank = ranks.get(track, 0) + 1
         cells = [str(rank) if r["n_seeds"] else "-", r["title"], r["variant"], str(r["n_seeds"])]
         cells += [_cell(r[c], r[f"{c}_std"], r["n_seeds"]) for c in COLUMNS]
+        cells += uncertainty_cells(r, extra)
         if reported:
             values = [r.get(f"reported_{c}") for c in COLUMNS]
             cells.append(" / ".join(f"{v:.2f}" for v in values) if all(v is not None and not (isinstance(v, float) and math.isnan(v)) for v in values) else "-")
@@ -215,8 +275,10 @@ def to_latex(frame: Any, reported: bool = False) -> str:
     tracks = [_track(r) for _, r in frame.iterrows()]
     for dataset, protocol in sorted(set(tracks)):
         positions = [i for i, t in enumerate(tracks) if t == (dataset, protocol)]
+        extra = uncertainty_columns(frame, reported)
         head = ["Rank", "Method", "Variant", "Seeds", "Head", "Middle", "Tail", "All"]
-        align = "rllr" + "c" * 4
+        head += [_latex_escape(name.replace("all ", "All ").replace("tie", "Tie").replace("reproduced?", "Reproduced?")) for name in extra]
+        align = "rllr" + "c" * (4 + len(extra))
         if reported:
             head.append("Reported (h / m / t / all)")
             align += "c"
@@ -239,6 +301,7 @@ def to_latex(frame: Any, reported: bool = False) -> str:
                     continue
                 value = f"\\mathbf{{{mean:.2f}}}" if column in best[i] else f"{mean:.2f}"
                 cells.append(f"${value} \\pm {std:.2f}$" if r["n_seeds"] > 1 else f"${value}$")
+            cells += ["--" if c == "-" else _latex_escape(c) for c in uncertainty_cells(r.to_dict(), extra)]
             if reported:
                 values = [r.get(f"reported_{c}") for c in COLUMNS]
                 ok = all(v is not None and not (isinstance(v, float) and math.isnan(v)) for v in values)
@@ -249,12 +312,18 @@ def to_latex(frame: Any, reported: bool = False) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+# The uncertainty columns `reporting.marks.annotate` adds (docs/protocol.md, "Uncertainty and significance").
+UNCERTAINTY_COLUMNS = (*(f"{c}_{end}" for c in COLUMNS for end in ("low", "high")), "ci_level", "ci_resamples",
+                       "p_vs_top", "rank_top", "tied_with_top", "reproduced", "reproduced_gap")
+
+
 def to_csv(frame: Any) -> str:
     columns = ["dataset", "method", "variant", "n_seeds", "seeds"]
     if "protocol" in frame.columns:
         columns.insert(1, "protocol")
     for c in COLUMNS:
         columns += [c, f"{c}_std"]
+    columns += [c for c in UNCERTAINTY_COLUMNS if c in frame.columns]
     columns += [c for c in frame.columns if c.startswith("reported_")]
     if frame.empty:
         return ",".join(columns) + "\n"

@@ -5,7 +5,7 @@ A run folder `<runs>/<dataset>/<method>/seed<seed>-<config key>/` holds:
 - `env.json`     versions of the package, Python, torch, timm, numpy and the device,
 - `log.txt`      one line per epoch,
 - `checkpoint.pt` the state after the last finished epoch (for `--resume`),
-- `scores.npz`   test scores (image ids x classes) of the final model,
+- `scores.npz`   test scores (image ids x classes) of the final model, and the test labels,
 - `result.json`  the result record, written last: a folder without it is unfinished.
 Every file is written atomically (temporary file + rename), so a crash at any moment leaves
 either the old file or the new one, never a half-written one that the reporter would read.
@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 
 RESULT_FILE = "result.json"
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # 2: `intervals` (bootstrap intervals of head/middle/tail/all) and test labels in scores.npz
 
 
 def environment(device: str) -> dict[str, Any]:

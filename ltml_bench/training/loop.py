@@ -28,6 +28,7 @@ from ltml_bench.config import RunConfig
 from ltml_bench.data.interface import DatasetBundle
 from ltml_bench.errors import TrainingDiverged
 from ltml_bench.metrics import GroupRule, group_report
+from ltml_bench.metrics.intervals import BootstrapSettings, run_intervals
 from ltml_bench.runs.records import RESULT_FILE, build_record
 from ltml_bench.storage.files import atomic_write_bytes, write_json
 from ltml_bench.training import execution as executions
@@ -182,11 +183,15 @@ def write_results(plan: Plan, bundle: DatasetBundle, scores: torch.Tensor, train
     cfg = plan.config.train
     rule = GroupRule(cfg.head_min, cfg.tail_below)
     report = group_report(scores, bundle.test.labels, bundle.train.class_counts, rule)
+    labels = np.asarray(bundle.test.labels) != 0
     buffer = io.BytesIO()
     np.savez_compressed(buffer, ids=np.asarray(bundle.test.ids), scores=scores.numpy().astype(np.float32),
-                        class_names=np.asarray(bundle.class_names))
+                        class_names=np.asarray(bundle.class_names), labels=labels.astype(np.uint8))
     atomic_write_bytes(plan.run_dir / "scores.npz", buffer.getvalue())
     record = build_record(plan.spec, bundle, plan.config, report, rule, train_seconds, device)
+    if cfg.bootstrap_resamples > 0:
+        settings = BootstrapSettings(cfg.bootstrap_resamples, cfg.ci_level)
+        record["intervals"] = run_intervals(scores.numpy().astype(np.float32), labels, report.groups, settings)
     if probe_info is not None:
         record["probe"] = probe_info
     record.update(plan.record_extra)
