@@ -58,8 +58,7 @@ def difference_table(a: MethodSamples, b: MethodSamples, level: float) -> dict[s
     for group in INTERVAL_GROUPS:
         d = paired_difference(a.points(group), b.points(group), a.resampled(group), b.resampled(group), level)
         entry = d.as_dict()
-        entry["difference"] = entry.pop("estimate")
-        out[group] = entry
+        out[group] = {"difference": entry.pop("estimate"), **entry}
     return out
 
 

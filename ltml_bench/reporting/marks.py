@@ -66,6 +66,9 @@ def annotate(frame: Any, loaded: list[LoadedRecord], settings: BootstrapSettings
                 continue
             _fill_intervals(frame, i, samples[i], settings)
         _fill_ties(frame, positions, samples, settings.level, alpha)
+    for column in UNCERTAINTY_COLUMNS:
+        if column.endswith(("_low", "_high", "_gap")) or column in ("ci_level", "ci_resamples", "p_vs_top"):
+            frame[column] = frame[column].astype(float)  # None -> NaN: numbers in every export
     return frame
 
 

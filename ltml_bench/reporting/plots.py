@@ -13,6 +13,10 @@ For each dataset in the runs folder:
   `lr`), otherwise every swept method hyper-parameter (`loss_params.*`, `head_params.*`) is drawn.
   Fewer than two values: skipped, with a message.
 
+- `ranks_cd.<fmt>` (when two or more datasets have runs): average ranks of "all" over the datasets,
+  Friedman's test and a Nemenyi critical-difference diagram (Demšar 2006), of the methods whose
+  default variant ran on every dataset (`reporting.ranks`).
+
 Records of validation runs (`eval_split` other than "test") are left out. Linear-probe runs
 (`--protocol probe`) are a track of their own: `<dataset>_probe_per_class_ap`, `<dataset>_probe_groups`
 and `<dataset>_probe_<method>_sensitivity_<param>`, never mixed into the fine-tuning figures.
@@ -202,6 +206,8 @@ def make_plots(
         if methods:  # the order the user gave
             part.sort(key=lambda r: methods.index(r["method"]))
         _track_figures(figures, part, ds, protocol, param, say)
+    if len({r["dataset"] for r in records}) >= 2:
+        cd_figure(figures, records, say)
     return figures.written
 
 
@@ -307,3 +313,57 @@ def _sensitivity_targets(mine: list[dict[str, Any]], swept: dict[str, list[Any]]
         say(f"{where}: {keys[0]} takes {len(values)} value(s) ({', '.join(map(str, values))}); "
             f"a sensitivity plot needs 2 or more; skipped")
     return targets
+
+
+def plot_cd_diagram(ax: Any, result: Any, titles: dict[str, str] | None = None) -> None:
+    """A critical-difference diagram (Demšar 2006): the methods on an axis of average rank (1 = best,
+    on the left), a bar of length CD, and thick lines joining methods whose ranks differ by less than CD."""
+    from ltml_bench.metrics.significance import cliques
+
+    titles = titles or {}
+    k = len(result.methods)
+    order = sorted(range(k), key=lambda j: result.average_ranks[j])
+    ranks = [result.average_ranks[j] for j in order]
+    names = [titles.get(result.methods[j], result.methods[j]) for j in order]
+    ax.set_xlim(0.5, k + 0.5)
+    half = (k + 1) // 2
+    rows = max(half, k - half)
+    ax.set_ylim(-(rows + 1.5), 2.2)
+    ax.axis("off")
+    ax.hlines(0, 1, k, color="black", lw=1.2)
+    for tick in range(1, k + 1):
+        ax.vlines(tick, 0, 0.15, color="black", lw=1)
+        ax.text(tick, 0.3, str(tick), ha="center", va="bottom", fontsize=9)
+    cd = result.critical_difference
+    ax.hlines(1.3, 1, 1 + cd, color="black", lw=1.5)
+    ax.vlines([1, 1 + cd], 1.2, 1.4, color="black", lw=1.5)
+    ax.text(1 + cd / 2, 1.5, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=9)
+    for position, (rank, name) in enumerate(zip(ranks, names)):
+        left = position < half
+        row = position if left else k - 1 - position
+        y = -(row + 1.0)
+        end = 0.5 if left else k + 0.5
+        ax.plot([rank, rank, end], [0, y, y], color="black", lw=0.9)
+        ax.text(end + (-0.05 if left else 0.05), y, f"{name} ({rank:.2f})", ha="right" if left else "left", va="center", fontsize=9)
+    for n, (first, last) in enumerate(cliques(ranks, cd)):
+        y = -0.3 - 0.18 * n
+        ax.hlines(y, ranks[first] - 0.05, ranks[last] + 0.05, color="#C44E52", lw=3)
+
+
+def cd_figure(figures: "_Figures", records: list[dict[str, Any]], say: Callable[[str], None]) -> None:
+    """`ranks_cd.<fmt>` when two or more datasets have runs of two or more common methods."""
+    from ltml_bench.reporting.ranks import across_datasets
+
+    result, datasets, reason = across_datasets(records)
+    if result is None:
+        say(f"no critical-difference diagram: {reason}")
+        return
+    titles = {str(r["method"]): str(r.get("method_title", r["method"])) for r in records}
+    fig, ax = figures.new((9, 1.6 + 0.35 * (len(result.methods) + 1)))
+    plot_cd_diagram(ax, result, titles)
+    ax.set_title(f"average rank of 'all' mAP over {len(datasets)} datasets ({', '.join(datasets)})\nFriedman chi2 = "
+                 f"{result.chi2:.2f}, p = {result.p_chi2:.3g}; Iman-Davenport p = {result.p_f:.3g}; Nemenyi CD at alpha "
+                 f"{result.alpha:g}", fontsize=9)
+    figures.save(fig, "ranks_cd")
+    say(f"Friedman over {len(datasets)} datasets and {len(result.methods)} methods: chi2 = {result.chi2:.3f} "
+        f"(p = {result.p_chi2:.3g}), Iman-Davenport F = {result.f:.3f} (p = {result.p_f:.3g}), Nemenyi CD = {result.critical_difference:.3f}")
