@@ -18,6 +18,11 @@ best of a few repeats where it is cheap enough):
 - `ap_speedup_vs_sklearn`: `ltml_bench.metrics.average_precision` on 5,000 x 80 float32 scores
   with ties over scikit-learn's `average_precision_score` column by column; `ap_max_abs_diff` is
   the largest difference of the two (ties make it a real test).
+- `intervals_speedup_vs_sklearn`: a run's bootstrap intervals (`metrics.intervals.run_intervals`)
+  for 5,000 images x 80 classes x 1,000 resamples (`--quick`: 1,000 x 20 x 100) over a loop of
+  scikit-learn `average_precision_score(..., sample_weight=counts)` calls, class by class and
+  resample by resample (timed on 10 resamples and scaled: the loop is linear in them);
+  `intervals_ours_seconds` is the time of ours.
 - `peak_memory_mb`: CUDA max allocated on a GPU, else the process's max RSS.
 
 On CUDA (without `--quick`) it also times ResNet-50 at 224 px with the recipe's frozen stem and
@@ -34,6 +39,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ltml_bench.bench.inputs import bench_image_pipeline, bench_pipeline
+from ltml_bench.bench.intervals import bench_intervals
 from ltml_bench.bench.metric import bench_ap
 from ltml_bench.bench.timing import device_label, peak_memory_mb
 from ltml_bench.bench.training import bench_resnet50_cuda, bench_training
@@ -65,6 +71,8 @@ def run_bench(quick: bool = False, device_name: str = "auto", threads: int = 0, 
     }
     log("average precision vs scikit-learn ...")
     record.update(bench_ap(repeats=2 if quick else 5, device=device))
+    log("bootstrap intervals (images x classes x resamples) vs a loop of scikit-learn calls ...")
+    record.update(bench_intervals(quick=quick))
     log("input pipeline (JPEGs, recipe augmentation, 224 px) vs torchvision ...")
     record.update(bench_image_pipeline(num_images=64 if quick else 256, batch_size=32, repeats=1 if quick else 2, device=device))
     log("in-memory TensorImages (synth_lt) vs torchvision ...")
@@ -101,6 +109,9 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         f" {record['tensor_pipeline_32']['torchvision_images_per_s']:.0f} img/s -> {record['tensor_pipeline_32']['vs_torchvision']:.1f}x",
         f"AP 5000x80 ours {record['ap_ours_ms']:.1f} ms vs sklearn {record['ap_sklearn_ms']:.1f} ms"
         f"  -> ap_speedup_vs_sklearn {record['ap_speedup_vs_sklearn']:.1f}x (max |diff| {record['ap_max_abs_diff']:.1e})",
+        f"intervals {'x'.join(map(str, record['intervals_shape']))} ours {record['intervals_ours_seconds']:.2f} s vs sklearn loop"
+        f" {record['intervals_sklearn_seconds']:.1f} s (estimated from {record['intervals_sklearn_estimated_from_resamples']} resamples)"
+        f"  -> intervals_speedup_vs_sklearn {record['intervals_speedup_vs_sklearn']:.0f}x (max |diff| {record['intervals_max_abs_diff']:.1e})",
         f"peak memory {record['peak_memory_mb']:.0f} MB ({record['peak_memory_kind']}); took {record['bench_seconds']:.0f} s",
     ]
     if "resnet50_224_b32" in record:
