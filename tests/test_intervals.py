@@ -77,16 +77,22 @@ def test_run_intervals_are_the_percentiles_of_the_sklearn_resamples() -> None:
     settings = BootstrapSettings(resamples=40, level=0.9, seed=5)
     entry = run_intervals(s, y, GROUPS, settings)
     reference = group_maps(_sklearn_ap(s, y, resample_counts(80, 40, seed=5)), GROUPS)
+    full = group_maps(_sklearn_ap(s, y, np.ones((1, 80))), GROUPS)
     assert entry["resamples"] == 40 and entry["level"] == 0.9 and entry["seed"] == 5
     for g in ("head", "middle", "tail", "all"):
         finite = reference[g][np.isfinite(reference[g])]
-        low, high = np.quantile(finite, [0.05, 0.95])
+        share = (np.sum(finite < full[g][0]) + 0.5 * np.sum(finite == full[g][0])) / finite.size
+        z0 = stats.norm.ppf(np.clip(share, 0.5 / finite.size, 1 - 0.5 / finite.size))  # Efron's bias correction
+        low, high = np.quantile(finite, stats.norm.cdf(2 * z0 + stats.norm.ppf([0.05, 0.95])))
         assert entry["map"][g] == pytest.approx([low, high], abs=1e-9)
 
 
 def test_percentile_interval_edges_and_settings() -> None:
     assert percentile_interval(np.array([np.nan, np.nan])) == (None, None)
     assert percentile_interval(np.arange(101.0), 0.9) == pytest.approx((5.0, 95.0))
+    assert percentile_interval(np.arange(101.0), 0.9, estimate=50.0) == pytest.approx((5.0, 95.0))  # no bias: plain
+    low, high = percentile_interval(np.arange(101.0), 0.9, estimate=30.0)  # replicates above the estimate: shifted down
+    assert low < 5.0 and high < 95.0
     for bad in ({"resamples": -1}, {"level": 1.0}, {"level": 0.0}):
         with pytest.raises(ValueError):
             BootstrapSettings(**bad)

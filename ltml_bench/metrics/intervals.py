@@ -3,13 +3,14 @@
 One run: the test images are resampled `resamples` times with replacement. A resample is a row of
 integer counts [N] (how often each image was drawn), so every resample's per-class AP comes from
 one sort of each class's scores (`average_precision(..., sample_weight=counts)`): a [R, C] matrix,
-then group means ([R] per group) and percentile intervals.
+then group means ([R] per group) and bias-corrected percentile intervals.
 
 A method (several seeds): a two-level bootstrap. Every run of a dataset is evaluated on the SAME
 image resamples (the counts depend only on the number of test images and the bootstrap seed), so
 `M[s, r]` is seed s's group mAP on resample r. Replicate r draws S seeds with replacement, then
 reads their values on image resample r: `T_r = mean_j M[seed_rj, r]`. The percentile interval of
-T includes the training-seed variance and the test-sample variance.
+T (bias-corrected towards the mean over seeds) includes the training-seed variance and the
+test-sample variance.
 
 Everything here is numpy (and the package's AP); significance tests live in `significance.py`.
 """
@@ -17,6 +18,7 @@ Everything here is numpy (and the package's AP); significance tests live in `sig
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -72,13 +74,28 @@ def resampled_group_maps(scores: Any, targets: Any, groups: Mapping[str, Sequenc
     return group_maps(ap, groups)
 
 
-def percentile_interval(values: np.ndarray, level: float = DEFAULT_LEVEL) -> tuple[float | None, float | None]:
-    """The (1 - level) / 2 and (1 + level) / 2 quantiles of the finite values (None, None if none)."""
+def percentile_interval(values: np.ndarray, level: float = DEFAULT_LEVEL, estimate: float | None = None) -> tuple[float | None, float | None]:
+    """The percentile interval of the finite bootstrap `values` (None, None if there are none).
+
+    Without `estimate`: the (1 - level) / 2 and (1 + level) / 2 quantiles. With the estimate on
+    the full sample: the bias-corrected percentile interval (Efron 1981), quantiles
+    Phi(2 z0 -+ z_{(1 + level) / 2}) with z0 = Phi^-1(share of values below the estimate, ties
+    counted half). AP on a resample with repeated images is biased upwards; the correction
+    recentres the interval on the estimate (see docs/protocol.md, "Uncertainty and significance").
+    """
     finite = np.asarray(values, dtype=np.float64)
     finite = finite[np.isfinite(finite)]
     if finite.size == 0:
         return None, None
-    low, high = np.quantile(finite, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+    low_q, high_q = (1.0 - level) / 2.0, (1.0 + level) / 2.0
+    if estimate is not None and np.isfinite(estimate):
+        normal = NormalDist()
+        n = finite.size
+        below = (np.count_nonzero(finite < estimate) + 0.5 * np.count_nonzero(finite == estimate)) / n
+        z0 = normal.inv_cdf(min(max(below, 0.5 / n), 1.0 - 0.5 / n))
+        z = normal.inv_cdf(high_q)
+        low_q, high_q = normal.cdf(2.0 * z0 - z), normal.cdf(2.0 * z0 + z)
+    low, high = np.quantile(finite, [low_q, high_q])
     return float(low), float(high)
 
 
@@ -94,7 +111,7 @@ class BootstrapSettings:
         check_settings(self.resamples, self.level)
 
     def describe(self) -> dict[str, Any]:
-        return {"method": "percentile bootstrap over test images", "resamples": self.resamples, "level": self.level,
+        return {"method": "bias-corrected percentile bootstrap over test images", "resamples": self.resamples, "level": self.level,
                 "seed": self.seed}
 
 
@@ -103,9 +120,12 @@ def run_intervals(scores: Any, targets: Any, groups: Mapping[str, Sequence[int]]
     """A run's record entry: the settings and {group: [low, high]} (percent) for head, middle,
     tail and all; a group whose mAP is undefined on every resample gets [None, None]."""
     n = int(targets.shape[0]) if hasattr(targets, "shape") else len(targets)
-    maps = resampled_group_maps(scores, targets, groups, resample_counts(n, settings.resamples, settings.seed))
+    counts = resample_counts(n, settings.resamples, settings.seed)
+    # the full test set (every count 1) rides along as one more row: the estimate the correction centres on
+    maps = resampled_group_maps(scores, targets, groups, np.vstack([counts, np.ones((1, n), dtype=counts.dtype)]))
     entry = settings.describe()
-    entry["map"] = {name: list(percentile_interval(maps[name], settings.level)) for name in INTERVAL_GROUPS}
+    entry["map"] = {name: list(percentile_interval(maps[name][:-1], settings.level, float(maps[name][-1])))
+                    for name in INTERVAL_GROUPS}
     return entry
 
 
@@ -126,6 +146,8 @@ def two_level_replicates(per_seed: np.ndarray, seed: int = DEFAULT_BOOTSTRAP_SEE
         return np.where(defined.any(axis=1), np.where(defined, drawn, 0.0).sum(axis=1) / np.maximum(defined.sum(axis=1), 1), np.nan)
 
 
-def method_interval(per_seed: np.ndarray, level: float = DEFAULT_LEVEL, seed: int = DEFAULT_BOOTSTRAP_SEED) -> tuple[float | None, float | None]:
-    """The two-level (seeds, then images) percentile interval of a method's mean over seeds."""
-    return percentile_interval(two_level_replicates(per_seed, seed), level)
+def method_interval(per_seed: np.ndarray, level: float = DEFAULT_LEVEL, seed: int = DEFAULT_BOOTSTRAP_SEED,
+                    estimate: float | None = None) -> tuple[float | None, float | None]:
+    """The two-level (seeds, then images) percentile interval of a method's mean over seeds;
+    bias-corrected towards `estimate` (the mean over seeds on the full test set) when given."""
+    return percentile_interval(two_level_replicates(per_seed, seed), level, estimate)

@@ -124,7 +124,8 @@ class MethodSamples:
     def interval(self, group: str, settings: BootstrapSettings) -> tuple[float | None, float | None]:
         if not self.runs or all(v is None or (isinstance(v, float) and math.isnan(v)) for v in self.points(group).values()):
             return None, None
-        return method_interval(self.resampled(group), settings.level, settings.seed)
+        finite = [float(v) for v in self.points(group).values() if v is not None and math.isfinite(v)]
+        return method_interval(self.resampled(group), settings.level, settings.seed, float(np.mean(finite)))
 
 
 def method_samples(resampler: Resampler, items: list[LoadedRecord]) -> MethodSamples:
