@@ -25,6 +25,10 @@ def test_bench_quick_json(tmp_path: Path) -> None:
     # the JPEG pipeline through the image store, against torchvision and our per-image decode
     assert record["pipeline_vs_uncached"] > 0 and "JPEGs" in record["pipeline_source"]
     assert record["tensor_pipeline_32"]["vs_torchvision"] > 0
+    # bootstrap intervals against a loop of scikit-learn calls with sample_weight (small under --quick)
+    assert record["intervals_shape"] == [1000, 20, 100]
+    assert record["intervals_ours_seconds"] > 0 and record["intervals_speedup_vs_sklearn"] > 0
+    assert record["intervals_max_abs_diff"] <= 1e-9
     written = list(tmp_path.glob("*.json"))
     assert len(written) == 1 and written[0].name.startswith(record["device"])
     assert json.loads(written[0].read_text())["ap_max_abs_diff"] == record["ap_max_abs_diff"]
