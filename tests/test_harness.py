@@ -49,7 +49,31 @@ def test_record_and_run_folder_contents(tmp_path: Path) -> None:
     assert config["seed"] == 0 and config["train"]["backbone"] == FAST["backbone"]
     scores = np.load(run_dirs[0] / "scores.npz")
     assert scores["scores"].shape == (2000, 20) and len(scores["ids"]) == 2000
+    assert scores["labels"].shape == (2000, 20) and scores["labels"].sum() > 0  # the test labels, for compare
+    intervals = stored["intervals"]
+    assert intervals["resamples"] == 1000 and intervals["level"] == 0.95
+    assert set(intervals["map"]) == {"head", "middle", "tail", "all"}
+    for group, (low, high) in intervals["map"].items():
+        assert 0.0 <= low < high <= 100.0, group
+    # the same numbers from the stored scores, through the pure function
+    from ltml_bench.metrics.intervals import BootstrapSettings, run_intervals
+
+    again = run_intervals(scores["scores"], scores["labels"], stored["groups"], BootstrapSettings())
+    assert again["map"] == intervals["map"]
     assert len((run_dirs[0] / "log.txt").read_text().splitlines()) == 2
+
+
+def test_interval_settings_are_not_part_of_the_run_key(tmp_path: Path) -> None:
+    from ltml_bench.config import RunConfig
+
+    plain = RunConfig("erm", "synth_lt", 0, TrainConfig())
+    other = RunConfig("erm", "synth_lt", 0, TrainConfig(bootstrap_resamples=0, ci_level=0.9),
+                      overrides={"bootstrap_resamples": 0, "ci_level": 0.9})
+    assert plain.key() == other.key() and other.variant() == "default"
+    record = _run(tmp_path, epochs=1, settings={"bootstrap_resamples": "0"})
+    assert "intervals" not in record
+    with pytest.raises(ConfigError, match="ci_level"):
+        _run(tmp_path / "bad", epochs=1, settings={"ci_level": "95"})
 
 
 def test_finished_run_is_reused_unless_overwrite(tmp_path: Path) -> None:

@@ -68,11 +68,18 @@ def print_run_table(records: list[dict[str, Any]]) -> None:
     for g in ("head", "middle", "tail"):
         table.add_column(f"{g} ({sizes[g]})", justify="right")
     table.add_column(f"all ({len(first['class_names'])})", justify="right")
+    shown = [r for r in records if isinstance(r.get("intervals"), dict)]
+    if shown:
+        table.add_column(f"all {100 * float(shown[0]['intervals'].get('level', 0.95)):g}% CI (test images)", justify="right")
     for r in records:
-        table.add_row(str(r["seed"]), *(fmt(r["map"][g]) for g in ("head", "middle", "tail", "all")))
+        cells = [str(r["seed"]), *(fmt(r["map"][g]) for g in ("head", "middle", "tail", "all"))]
+        if shown:
+            low, high = (r.get("intervals") or {}).get("map", {}).get("all", [None, None])
+            cells.append("-" if low is None or high is None else f"[{low:.2f}, {high:.2f}]")
+        table.add_row(*cells)
     if len(records) > 1:
         mean = mean_map(records)
-        table.add_row("mean", *(fmt(mean[g]) for g in ("head", "middle", "tail", "all")))
+        table.add_row("mean", *(fmt(mean[g]) for g in ("head", "middle", "tail", "all")), *([""] if shown else []))
     out.print(table)
     missing = first.get("classes_without_test_positives") or []
     if missing:
