@@ -44,6 +44,7 @@ def annotate(frame: Any, loaded: list[LoadedRecord], settings: BootstrapSettings
              say: Callable[[str], None] = lambda line: None) -> Any:
     """`frame` with the columns of `tables.UNCERTAINTY_COLUMNS` (see the module docstring)."""
     frame = frame.copy()
+    frame.attrs["tie_alpha"] = alpha
     for column in UNCERTAINTY_COLUMNS:
         frame[column] = None
     if frame.empty:

@@ -387,6 +387,13 @@ def leaderboard_markdown(frame: Any, dataset: str, runs: str, records: list[dict
         "",
         f"mAP in percent (non-interpolated per-class AP, mean over classes), mean ± std over seeds. Groups: {rule}.",
     ]
+    if "all_low" in frame.columns:
+        levels = sorted({float(v) for v in frame["ci_level"].dropna()})
+        resamples = sorted({int(v) for v in frame["ci_resamples"].dropna()})
+        lines.append(f"`all {_level_text(frame)} CI`: two-level bootstrap interval (seeds, then {'/'.join(map(str, resamples)) or '-'} "
+                     f"resamples of the test images) of the mean over seeds. `tie`: top = the top-ranked row; tied = not "
+                     f"significantly below it (paired test of all, Holm-adjusted p >= {frame.attrs.get('tie_alpha', 0.05):g}). `reproduced?`: where the published "
+                     f"all lies against our interval. See docs/protocol.md, \"Uncertainty and significance\"." if levels else "")
     train_seconds = [float(r["train_seconds"]) for r in records if "train_seconds" in r]
     if train_seconds:
         devices = sorted({str(r.get("env", {}).get("device_name") or r.get("env", {}).get("device", "?")) for r in records})
