@@ -150,6 +150,10 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _true(value: Any) -> bool:
+    return not _missing(value) and bool(value)
+
+
 def _level_text(frame: Any) -> str:
     levels = sorted({float(v) for v in frame["ci_level"] if not _missing(v)}) if "ci_level" in frame.columns else []
     return f"{100 * levels[0]:g}%" if len(levels) == 1 else "CI"
@@ -161,9 +165,9 @@ def interval_cell(low: Any, high: Any) -> str:
 
 def tie_cell(row: dict[str, Any]) -> str:
     """"top" for the top-ranked row of a track, "tied" for rows not significantly worse (Holm), else ""."""
-    if row.get("rank_top") is True:
+    if _true(row.get("rank_top")):
         return "top"
-    return "tied" if row.get("tied_with_top") is True else ""
+    return "tied" if _true(row.get("tied_with_top")) else ""
 
 
 def reproduced_cell(row: dict[str, Any]) -> str:
@@ -176,10 +180,10 @@ def reproduced_cell(row: dict[str, Any]) -> str:
 
 def uncertainty_columns(frame: Any, reported: bool) -> list[str]:
     """The display columns that `reporting.marks.annotate` added to `frame` (none if it did not run)."""
-    names = []
-    if "all_low" in frame.columns:
+    names = []  # a column none of whose rows has a value (no run with a scores.npz) is not shown
+    if "all_low" in frame.columns and frame["all_low"].map(lambda v: not _missing(v)).any():
         names.append(f"all {_level_text(frame)} CI")
-    if "tied_with_top" in frame.columns:
+    if "rank_top" in frame.columns and frame["rank_top"].map(_true).any():
         names.append("tie")
     if reported and "reproduced" in frame.columns and frame["reproduced"].map(lambda v: not _missing(v) and bool(v)).any():
         names.append("reproduced?")
@@ -387,7 +391,7 @@ def leaderboard_markdown(frame: Any, dataset: str, runs: str, records: list[dict
         "",
         f"mAP in percent (non-interpolated per-class AP, mean over classes), mean ± std over seeds. Groups: {rule}.",
     ]
-    if "all_low" in frame.columns:
+    if uncertainty_columns(frame, False):
         levels = sorted({float(v) for v in frame["ci_level"].dropna()})
         resamples = sorted({int(v) for v in frame["ci_resamples"].dropna()})
         lines.append(f"`all {_level_text(frame)} CI`: two-level bootstrap interval (seeds, then {'/'.join(map(str, resamples)) or '-'} "
