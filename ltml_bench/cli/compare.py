@@ -45,7 +45,7 @@ def compare(
     else:
         raise UserError(f"compare needs two methods (A B) or --all-vs METHOD; got {len(names)} name(s)")
     if fmt == "json":
-        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.write(json.dumps(comparing.strict_json(result), allow_nan=False) + "\n")
     elif fmt == "csv":
         sys.stdout.write(comparing.to_csv(result))
     elif fmt == "md":

@@ -4,8 +4,12 @@ Friedman's test with Nemenyi's critical difference across datasets (Demšar 2006
 `paired_difference` tests D = mean over A's seeds - mean over B's seeds of one group's mAP. Its
 variance has two parts, both estimated:
 
-- the test sample: both methods are evaluated on the same bootstrap resamples of the test images,
-  and the variance of D over those resamples (all seeds kept) is the image part;
+- the test sample: both methods are evaluated on the same bootstrap resamples of the test images.
+  The variance of D over those resamples (all seeds kept) holds each run's own image noise (its
+  diagonal over seeds) and the part the seeds share (images hard for all of A's models but not for
+  B's). The seeds' spread below already holds the former, so with two or more seeds on a side
+  only the shared part is added: var_r(D_r) - sum_s var_r(d_s) / S^2 (paired; else the same
+  per method), floored at 0. With one seed on each side the whole var_r(D_r) is used;
 - the training seeds: with the same seeds on both sides, the per-seed differences d_s = A_s - B_s
   give var(d) / S with S - 1 degrees of freedom (the pairing); with different seed sets, Welch's
   s_A^2 / S_A + s_B^2 / S_B with Welch-Satterthwaite degrees of freedom; with one seed on one side,
@@ -38,7 +42,7 @@ class Difference:
     se: float | None
     se_seeds: float | None
     se_images: float | None
-    df: float | None
+    df: float | None  # None when there is no variance at all (identical predictions)
     seeds: str  # "paired", "welch", "pooled" or "not estimable"
     n_a: int
     n_b: int
@@ -72,6 +76,19 @@ def _seed_variance(a: dict[int, float], b: dict[int, float]) -> tuple[float, flo
     return 0.0, math.inf, "not estimable"
 
 
+def _own_image_variance(a_res: np.ndarray, b_res: np.ndarray, paired: bool) -> float:
+    """The part of var_r(mean A - mean B) that each run's own resampling noise contributes (the
+    diagonal of its covariance over seeds): sum_s var_r(d_s) / S^2 when paired, else
+    sum_s var_r(A_s) / S_A^2 + sum_s var_r(B_s) / S_B^2."""
+    def own(rows: np.ndarray) -> float:
+        variances = [np.var(r[np.isfinite(r)], ddof=1) for r in rows if np.isfinite(r).sum() > 1]
+        return float(np.sum(variances)) / len(rows) ** 2 if variances else 0.0
+
+    if paired:
+        return own(a_res - b_res)
+    return own(a_res) + own(b_res)
+
+
 def paired_difference(a_points: dict[int, float | None], b_points: dict[int, float | None], a_resampled: np.ndarray,
                       b_resampled: np.ndarray, level: float = 0.95) -> Difference:
     """Test mean(A) - mean(B) of one group. `*_points`: seed -> the run's mAP on the full test set;
@@ -83,14 +100,17 @@ def paired_difference(a_points: dict[int, float | None], b_points: dict[int, flo
     if not a or not b:
         return Difference(None, None, None, None, None, None, None, None, "not estimable", len(a), len(b))
     estimate = float(np.mean(list(a.values())) - np.mean(list(b.values())))
-    replicates = _finite_mean(a_resampled, 0) - _finite_mean(b_resampled, 0)
+    a_res, b_res = np.asarray(a_resampled, dtype=np.float64), np.asarray(b_resampled, dtype=np.float64)
+    replicates = _finite_mean(a_res, 0) - _finite_mean(b_res, 0)
     replicates = replicates[np.isfinite(replicates)]
     v_images = float(np.var(replicates, ddof=1)) if replicates.size > 1 else 0.0
     v_seeds, df_seeds, kind = _seed_variance(a, b)
+    if kind != "not estimable":  # the seeds' spread already holds each run's own image noise: keep the shared part
+        v_images = max(0.0, v_images - _own_image_variance(a_res, b_res, kind == "paired"))
     v = v_seeds + v_images
     if v <= 0.0:
         p = 1.0 if estimate == 0.0 else 0.0
-        return Difference(estimate, estimate, estimate, p, 0.0, 0.0, 0.0, math.inf, kind, len(a), len(b))
+        return Difference(estimate, estimate, estimate, p, 0.0, 0.0, 0.0, None, kind, len(a), len(b))
     df_images = max(replicates.size - 1, 1)
     df = v * v / ((v_seeds * v_seeds / df_seeds if math.isfinite(df_seeds) else 0.0) + v_images * v_images / df_images)
     se = math.sqrt(v)

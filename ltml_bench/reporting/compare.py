@@ -10,6 +10,7 @@ comparisons.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,17 @@ def compare_all_vs(reference: str, dataset: str, runs: str | Path = "runs", sett
     result.update({"reference": _label(*ref), "seeds_reference": [r.seed for r in ref_samples.runs], "comparisons": comparisons,
                    "correction": "Holm, per group, over the comparisons"})
     return result
+
+
+def strict_json(value: Any) -> Any:
+    """`value` with every non-finite float as None (JSON has no NaN or infinity)."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [strict_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 CSV_FIELDS = ("a", "b", "group", "difference", "low", "high", "p_value", "p_holm", "se", "se_seeds", "se_images", "df",
