@@ -35,7 +35,7 @@ import numpy as np
 
 from ltml_bench.data import DatasetBundle
 from ltml_bench.data.realdata import require_dir, require_file
-from ltml_bench.errors import DataError
+from ltml_bench.errors import DataError, setting
 from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED
 from ltml_bench.registry import DATASETS, DatasetSpec
 
@@ -48,7 +48,7 @@ def _pick(header: list[str], wanted: str, known: tuple[str, ...], fallback: int,
     lowered = [h.strip().lower() for h in header]
     if wanted:
         if wanted.strip().lower() not in lowered:
-            raise DataError(f"label file {path} has no column {wanted!r} (columns: {', '.join(header)}); fix --set {option}=...")
+            raise DataError(f"label file {path} has no column {wanted!r} (columns: {', '.join(header)}); fix {setting(option, '...')}")
         return lowered.index(wanted.strip().lower())
     for name in known:
         if name in lowered:
@@ -115,7 +115,7 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
     from ltml_bench.data.realdata import image_split
 
     if not images or not labels:
-        raise DataError("the csv dataset needs --set images=FOLDER and --set labels=FILE.csv (see datasets/README.md)")
+        raise DataError(f"the csv dataset needs {setting('images', 'FOLDER')} and {setting('labels', 'FILE.csv')} (see datasets/README.md)")
     folder = require_dir(Path(images).expanduser(), "image folder", "give the folder holding the images (--set images=...)")
     label_path = Path(labels).expanduser()
     sep = label_sep if label_sep != "" else " "
@@ -130,7 +130,7 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
         split_info: dict[str, Any] = {"test_labels": str(test_path)}
     else:
         if not 0.0 < float(test_fraction) < 1.0:
-            raise DataError(f"test_fraction={test_fraction}: must be in (0, 1), or give --set test_labels=FILE.csv")
+            raise DataError(f"test_fraction={test_fraction}: must be in (0, 1), or give {setting('test_labels', 'FILE.csv')}")
         order = np.random.default_rng(int(split_seed)).permutation(len(values))
         n_test = max(1, int(round(len(values) * float(test_fraction))))
         if n_test >= len(values):

@@ -40,7 +40,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ltml_bench.errors import DataError
+from ltml_bench.errors import DataError, setting
 
 REPO_URL = "https://raw.githubusercontent.com/wutong16/DistributionBalancedLoss"
 
@@ -138,7 +138,7 @@ def published_file(dataset: str, name: str | None = None, timeout: float = 30.0)
     raise DataError(
         f"could not download the published {dataset} file {ref.repo_path} ({errors[-1] if errors else 'no URL'}); "
         f"offline, download it from https://github.com/wutong16/DistributionBalancedLoss elsewhere and pass "
-        f"--set split_file=PATH (or place it at {target})"
+        f"{setting('split_file', 'PATH')} (or place it at {target})"
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ltml_bench.errors import UserError
+from ltml_bench.errors import UserError, option
 from ltml_bench.runs.records import SkippedRun, scan_runs
 
 COLUMNS = ("head", "middle", "tail", "all")
@@ -35,13 +35,13 @@ def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
 def collect(runs: str | Path, dataset: str | None = None) -> tuple[list[dict[str, Any]], list[SkippedRun]]:
     root = Path(runs)
     if not root.exists():
-        raise UserError(f"--runs {str(root)!r} does not exist; give the folder that `ltml-bench run --out` wrote to")
+        raise UserError(f"{option('--runs', 'runs', str(root))} does not exist; give the folder that `ltml-bench run --out` wrote to")
     if not root.is_dir():
-        raise UserError(f"--runs {str(root)!r} is not a folder")
+        raise UserError(f"{option('--runs', 'runs', str(root))} is not a folder")
     try:
         loaded, skipped = scan_runs(root)
     except PermissionError as exc:
-        raise UserError(f"--runs {str(root)!r} cannot be read ({exc.strerror}); check its permissions") from exc
+        raise UserError(f"{option('--runs', 'runs', str(root))} cannot be read ({exc.strerror}); check its permissions") from exc
     records = [item.record for item in loaded if dataset is None or item.record.get("dataset") == dataset]
     return records, skipped
 

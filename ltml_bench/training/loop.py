@@ -26,7 +26,7 @@ from torch import nn
 
 from ltml_bench.config import RunConfig
 from ltml_bench.data.interface import DatasetBundle
-from ltml_bench.errors import TrainingDiverged
+from ltml_bench.errors import TrainingDiverged, setting
 from ltml_bench.metrics import GroupRule, group_report
 from ltml_bench.runs.records import RESULT_FILE, build_record
 from ltml_bench.storage.files import atomic_write_bytes, write_json
@@ -165,7 +165,7 @@ class FiniteGuard:
             value = loss.item() if bool(~torch.isfinite(loss)) else "not finite"
             raise TrainingDiverged(
                 f"method {self.method!r}: loss is {value} at epoch {epoch + 1}, {where}; "
-                f"lower the learning rate (--set lr=...) or check the method's hyper-parameters"
+                f"lower the learning rate ({setting('lr', '...')}) or check the method's hyper-parameters"
             )
 
 
