@@ -176,7 +176,9 @@ def _train(method_spec: MethodSpec, dataset_spec: DatasetSpec, config: RunConfig
 
     if main:
         write_json(run_dir / "config.json", {"method": method_spec.name, "dataset": dataset_spec.name, **to_jsonable(config)})
-    bundle = dataset_spec.build(**config.dataset_options)
+    from ltml_bench.data.interface import build_bundle
+
+    bundle = build_bundle(dataset_spec, config.dataset_options)
     record_extra: dict[str, Any] = {}
     if eval_split == "val":
         from ltml_bench.data.validation import validation_bundle

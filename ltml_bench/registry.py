@@ -228,6 +228,9 @@ class Registry(Generic[T]):
                 stacklevel=2,
             )
             return
+        if self._specs.get(spec.name) is spec:  # the module registered this very spec on import
+            self._origin[spec.name] = origin
+            return
         if spec.name != ep.name:
             spec = _renamed(spec, ep.name)
         if spec.name in self._specs:

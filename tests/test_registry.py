@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from conftest import cli, own_plugins
 
 from ltml_bench.errors import RegistryError
 from ltml_bench.registry import DATASETS, METHODS, MethodSpec, Registry, get_method
@@ -59,6 +59,9 @@ def test_builtin_names_cover_the_foundation() -> None:
     assert "synth_lt" in DATASETS.names()
 
 
+PLUGIN_DISTS = ("good-ltml-plugin", "broken-ltml-plugin", "clashing-ltml-plugin")
+
+
 def _write_dist(site: Path, dist: str, entry_points: str) -> None:
     info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
     info.mkdir(parents=True)
@@ -90,7 +93,7 @@ def plugin_site(tmp_path: Path) -> Path:
 
 
 def test_installed_plugins_good_broken_and_clashing(plugin_site: Path) -> None:
-    result = cli("list", "--format", "json", env={"PYTHONPATH": str(plugin_site)})
+    result = cli("list", "--format", "json", env={"PYTHONPATH": str(plugin_site), **own_plugins(*PLUGIN_DISTS)})
     assert result.returncode == 0, result.stderr
     listed = {m["name"]: m for m in json.loads(result.stdout)["methods"]}
     assert listed["bce_plugin"]["origin"].startswith("plugin 'bce_plugin' from distribution 'good-ltml-plugin'")
@@ -111,14 +114,14 @@ def test_plugins_are_not_imported_until_needed(plugin_site: Path) -> None:
     import subprocess
     import sys
 
-    env = dict(os.environ, PYTHONPATH=str(plugin_site))
+    env = dict(os.environ, PYTHONPATH=str(plugin_site), **own_plugins(*PLUGIN_DISTS))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
 
 def test_discovery_can_be_switched_off(plugin_site: Path) -> None:
-    result = cli("list", "--format", "json", env={"PYTHONPATH": str(plugin_site), "LTML_BENCH_NO_PLUGINS": "1"})
+    result = cli("list", "--format", "json", env={"PYTHONPATH": str(plugin_site), **own_plugins(*PLUGIN_DISTS), "LTML_BENCH_NO_PLUGINS": "1"})
     assert result.returncode == 0
     assert "bce_plugin" not in {m["name"] for m in json.loads(result.stdout)["methods"]}
 

@@ -99,7 +99,9 @@ def check(
 
     spec, options = dataset_options(dataset, data_root, set_)
     err = _console(stderr=True)
-    bundle = spec.build(**options)
+    from ltml_bench.data.interface import build_bundle
+
+    bundle = build_bundle(spec, options)
     expected = getattr(importlib.import_module(spec.build.__module__), "EXPECTED", None)
     with err.status("checking images...", spinner="dots") if (images and err.is_terminal) else _null():
         report = check_bundle(bundle, expected, verify_images=images)
