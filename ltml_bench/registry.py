@@ -333,6 +333,64 @@ def _plugin_arg(path: str | os.PathLike[str]) -> str:
     return f"--plugin {str(path)!r}" if command_line_names() else f"load_plugin({str(path)!r})"
 
 
+def check_method_spec(spec: MethodSpec) -> None:
+    """The checks every registered method passes (the project's tests run them on the built-ins;
+    a plugin's tests call them on its spec). Raises `RegistryError` naming the first problem."""
+    if not isinstance(spec, MethodSpec):
+        raise RegistryError(f"expected a MethodSpec, got {type(spec).__name__}")
+    where = f"method {spec.name!r}"
+    for name in ("name", "title", "paper", "summary", "loss"):
+        if not getattr(spec, name):
+            raise RegistryError(f"{where}: empty {name}")
+    if spec.name != spec.name.lower() or not spec.name.replace("_", "").isalnum():
+        raise RegistryError(f"{where}: the name must be lowercase letters, digits and '_'")
+    if spec.sampler not in (None, "class_aware"):
+        raise RegistryError(f"{where}: sampler {spec.sampler!r}; use None or 'class_aware'")
+    params = set(spec.loss_params) | set(spec.head_params)
+    both = set(spec.loss_params) & set(spec.head_params)
+    if both:
+        raise RegistryError(f"{where}: {sorted(both)} are both loss and head parameters; rename one")
+    for dataset, values in spec.dataset_params.items():
+        if set(values) - params:
+            raise RegistryError(f"{where}: dataset_params[{dataset!r}] has unknown keys {sorted(set(values) - params)}")
+    from ltml_bench.config import TRAIN_FIELDS
+
+    if set(spec.sweep) - params - set(TRAIN_FIELDS):
+        unknown = sorted(set(spec.sweep) - params - set(TRAIN_FIELDS))
+        raise RegistryError(f"{where}: sweep has keys that are neither hyper-parameters nor harness settings: {unknown}")
+    for key, values in spec.sweep.items():
+        if not isinstance(values, tuple) or not values:
+            raise RegistryError(f"{where}: sweep[{key!r}] must be a non-empty tuple of values")
+    for dataset, numbers in spec.reported.items():
+        if len(numbers) != 4:
+            raise RegistryError(f"{where}: reported[{dataset!r}] must be (head, middle, tail, all)")
+    for ref in (spec.loss, spec.head):
+        if ref and ":" in ref:
+            try:
+                import_object(ref)
+            except (ImportError, AttributeError) as exc:
+                raise RegistryError(f"{where}: {ref!r} does not import ({type(exc).__name__}: {exc})") from None
+
+
+def check_dataset_spec(spec: DatasetSpec) -> None:
+    """The checks every registered dataset passes; raises `RegistryError` naming the first problem."""
+    if not isinstance(spec, DatasetSpec):
+        raise RegistryError(f"expected a DatasetSpec, got {type(spec).__name__}")
+    where = f"dataset {spec.name!r}"
+    for name in ("name", "title", "summary"):
+        if not getattr(spec, name):
+            raise RegistryError(f"{where}: empty {name}")
+    if spec.name != spec.name.lower() or not spec.name.replace("_", "").isalnum():
+        raise RegistryError(f"{where}: the name must be lowercase letters, digits and '_'")
+    check_build_signature(spec.name, spec.build, spec.options)
+    from ltml_bench.config import TRAIN_FIELDS
+
+    for recipe in (spec.recipe, spec.recipe_resampled):
+        unknown = sorted(set(recipe) - set(TRAIN_FIELDS))
+        if unknown:
+            raise RegistryError(f"{where}: recipe keys {unknown} are not fields of ltml_bench.config.TrainConfig")
+
+
 def import_object(ref: str) -> Any:
     """Resolve "package.module:Attribute"."""
     module_name, _, attr = ref.partition(":")

@@ -10,7 +10,7 @@ import pytest
 from conftest import cli, own_plugins
 
 from ltml_bench.errors import RegistryError
-from ltml_bench.registry import DATASETS, METHODS, MethodSpec, Registry, get_method
+from ltml_bench.registry import DATASETS, METHODS, MethodSpec, Registry, check_dataset_spec, check_method_spec, get_method
 
 EXPECTED_FIELDS = ("name", "title", "paper", "summary", "loss")
 
@@ -37,6 +37,7 @@ def test_unknown_name_suggests_close_names() -> None:
 @pytest.mark.parametrize("name", METHODS.names())
 def test_every_registered_method_is_well_formed(name: str) -> None:
     spec = get_method(name)
+    check_method_spec(spec)  # the registry-wide checks a plugin's own tests run too (`ltml-bench new`)
     for field in EXPECTED_FIELDS:
         assert getattr(spec, field), f"{name}: empty {field}"
     assert spec.name == name == name.lower()
@@ -51,7 +52,25 @@ def test_every_registered_method_is_well_formed(name: str) -> None:
 @pytest.mark.parametrize("name", DATASETS.names())
 def test_every_registered_dataset_is_well_formed(name: str) -> None:
     spec = DATASETS.get(name)
+    check_dataset_spec(spec)
     assert spec.name == name and callable(spec.build) and spec.summary
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"title": ""}, "empty title"),
+    ({"sampler": "balanced"}, "sampler 'balanced'"),
+    ({"loss_params": {"gamma": 1.0}, "sweep": {"beta": (1, 2)}}, "sweep has keys that are neither hyper-parameters nor harness settings: ['beta']"),
+    ({"loss_params": {"gamma": 1.0}, "sweep": {"gamma": [1, 2]}}, "must be a non-empty tuple"),
+    ({"loss_params": {"a": 1}, "head_params": {"a": 2}}, "both loss and head parameters"),
+    ({"reported": {"voc_lt": (1.0, 2.0)}}, "(head, middle, tail, all)"),
+    ({"loss": "no_such_module_xyz:Loss"}, "does not import"),
+])
+def test_method_checks_name_the_problem(change: dict, message: str) -> None:
+    from dataclasses import replace
+
+    with pytest.raises(RegistryError) as info:
+        check_method_spec(replace(_spec("probe"), **change))
+    assert message in str(info.value)
 
 
 def test_builtin_names_cover_the_foundation() -> None:
