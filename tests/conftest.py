@@ -50,7 +50,7 @@ def own_plugins(*distributions: str) -> dict[str, str]:
     return {"LTML_BENCH_NO_PLUGINS": "0", "LTML_BENCH_PLUGINS": ",".join(distributions)}
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
     """Run `python -m ltml_bench ARGS` in a subprocess; returns the completed process."""
     full_env = dict(os.environ)
     full_env.pop("LTML_BENCH_DEBUG", None)
