@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ltml_bench.config import TRAIN_FIELDS, RunConfig, TrainConfig, parse_value, unknown_key_error
-from ltml_bench.errors import ConfigError, UserError, option
+from ltml_bench.errors import ConfigError, RunInterrupted, UserError, option
 from ltml_bench.registry import DatasetSpec, MethodSpec, get_dataset, get_method
 from ltml_bench.runs.records import RESULT_FILE, run_folder
 from ltml_bench.training.execution import is_main_process
@@ -135,8 +135,26 @@ def run(
         if created and not (run_dir / "checkpoint.pt").exists():
             _remove_new_folders(run_dir, created)
         raise
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, RunInterrupted):
+            raise
+        raise RunInterrupted(_interrupted(run_dir, created, config.train.epochs)) from exc
     finally:
         lock.release()
+
+
+def _interrupted(run_dir: Path, created: list[Path], epochs: int) -> str:
+    """What Ctrl-C leaves, truthfully: the checkpointed epochs to resume, or (before the first one)
+    nothing, in which case a folder this call created is removed."""
+    resume = option("--resume", "resume", True)
+    if (run_dir / "checkpoint.pt").exists():
+        log = run_dir / "log.txt"
+        done = len(log.read_text().splitlines()) if log.exists() else 0
+        return f"interrupted; {done} of {epochs} epoch(s) are checkpointed in {run_dir}, continue with {resume}"
+    if created:
+        _remove_new_folders(run_dir, created)
+    return ("interrupted before the first epoch finished: nothing was checkpointed (the run folder was removed); "
+            "run the same command again to start over")
 
 
 def _make_run_folder(runs: Path, run_dir: Path, main: bool) -> list[Path]:

@@ -78,3 +78,14 @@ class TrainingDiverged(UserError):
     """The loss became NaN or inf; the message names method, epoch and step."""
 
     exit_code = 3
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during `ltml_bench.run`: the message says what was kept (the checkpointed epochs, or
+    nothing before the first one) and how to go on."""
+
+
+class Interrupted(UserError):
+    """The command line's form of `RunInterrupted`: its message as one line, exit status 130."""
+
+    exit_code = 130
