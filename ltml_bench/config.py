@@ -23,7 +23,7 @@ PROTOCOLS = ("finetune", "probe")  # the published fine-tuning protocol; heads o
 
 @dataclass
 class TrainConfig:
-    """Harness settings. Defaults are the published ResNet-50 recipe (PROTOCOL.md section 3)."""
+    """Harness settings. Defaults are the published ResNet-50 recipe (docs/protocol.md section 3.2)."""
 
     backbone: str = "resnet50"
     pretrained: bool = True

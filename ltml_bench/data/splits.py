@@ -1,7 +1,7 @@
 """Published long-tail split files: pinned download, safe reading, draft detection.
 
 The VOC-LT and COCO-LT training subsets of Wu et al. (ECCV 2020) are published as id lists in the
-repository `wutong16/DistributionBalancedLoss`, folder `appendix/` (PROTOCOL.md section 1):
+repository `wutong16/DistributionBalancedLoss`, folder `appendix/` (docs/protocol.md section 3.1):
 
 | dataset | file | format |
 |---|---|---|

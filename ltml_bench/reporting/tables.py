@@ -102,7 +102,7 @@ def aggregate(records: list[dict[str, Any]], reported: bool = False, dataset: st
     return frame.sort_values(keys, ascending=ascending, na_position="last").reset_index(drop=True)
 
 
-# Where the published rows (`MethodSpec.reported`) come from, per dataset (PROTOCOL.md section 4).
+# Where the published rows (`MethodSpec.reported`) come from, per dataset (docs/protocol.md section 4.1).
 REPORTED_SOURCE = {
     "voc_lt": "HMT-Net paper, Table 1 (VOC-LT, ResNet-50)",
     "coco_lt": "HMT-Net paper, Table 2 (COCO-LT, ResNet-50)",

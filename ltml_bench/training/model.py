@@ -1,7 +1,7 @@
 """The model every method trains: a timm backbone, the recipe's neck, and a method's head.
 
 backbone (any timm model, global-average pooled) -> neck: Linear(d, neck_dim) -> BatchNorm1d ->
-Dropout(p) (PROTOCOL.md section 3; `neck_dim=0` skips it) -> head. The default head is the
+Dropout(p) (docs/protocol.md section 3.2; `neck_dim=0` skips it) -> head. The default head is the
 recipe's classifier, Linear(neck_dim, C) with weight ~ N(0, 0.01) and bias 0. A method may supply
 another head: a module built as `Head(in_features, num_classes, class_counts=..., **params)` (plus
 `train_labels=` [N, C] and `class_names=` when its constructor names them) whose
