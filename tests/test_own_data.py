@@ -47,8 +47,10 @@ def _photos(folder: Path, n: int) -> None:
     (folder / "labels.csv").write_text("\n".join(rows) + "\n")
 
 
+@pytest.mark.slow
 def test_readme_csv_command_runs_offline_without_warnings(tmp_path: Path) -> None:
-    """200 images as the README describes; 2 epochs instead of 10 (20 iterations = the warm-up)."""
+    """200 images as the README describes; 2 epochs instead of 10 (20 iterations = the warm-up).
+    Slow (a ResNet-18 at 64 px, about half a minute): `.ci/run` runs it with `-m slow`."""
     _photos(tmp_path / "photos", 200)
     args = readme_csv_command()
     assert "--no-pretrained" in args and "resnet18" in args
