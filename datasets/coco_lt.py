@@ -7,8 +7,8 @@ Layout under the data root (`--data-root`, `--set data_root=...`, `$LTML_BENCH_D
     train2017/<12-digit id>.jpg     (the file_name of each image entry)
     val2017/<12-digit id>.jpg
 
-The JSON files are read with pycocotools (its messages go to stderr). Labels (PROTOCOL.md section
-1): image-level multi-hot over the 80 categories in category-id order (person, bicycle, car, ...;
+The JSON files are read with pycocotools (its messages go to stderr). Labels (docs/protocol.md
+section 3.1): image-level multi-hot over the 80 categories in category-id order (person, bicycle, car, ...;
 names with spaces written with "_" as in the published files); an annotation counts unless its
 area <= 0 or its box is under 1 px wide or high; `iscrowd` annotations are kept. Training draws
 from train2017 images whose shorter side is at least 32 px; the test set is all 5,000 val2017

@@ -27,73 +27,25 @@ naming the file and line.
 
 from __future__ import annotations
 
-import csv as _csv
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ltml_bench.data import DatasetBundle
-from ltml_bench.data.realdata import require_dir, require_file
-from ltml_bench.errors import DataError
+from ltml_bench.data.label_table import multi_hot as _multi_hot
+from ltml_bench.data.label_table import read_label_table
+from ltml_bench.data.realdata import require_dir
+from ltml_bench.errors import DataError, setting
 from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED
 from ltml_bench.registry import DATASETS, DatasetSpec
 
-IMAGE_COLUMNS = ("image index", "image", "image_id", "image_path", "path", "file", "filename", "file_name", "id")
-LABEL_COLUMNS = ("finding labels", "labels", "label", "tags", "classes", "targets")
 EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 
-def _pick(header: list[str], wanted: str, known: tuple[str, ...], fallback: int, path: Path, option: str) -> int:
-    lowered = [h.strip().lower() for h in header]
-    if wanted:
-        if wanted.strip().lower() not in lowered:
-            raise DataError(f"label file {path} has no column {wanted!r} (columns: {', '.join(header)}); fix --set {option}=...")
-        return lowered.index(wanted.strip().lower())
-    for name in known:
-        if name in lowered:
-            return lowered.index(name)
-    if fallback >= len(header):
-        raise DataError(f"label file {path} has {len(header)} column(s); it needs an image column and a label column")
-    return fallback
-
-
 def read_rows(path: Path, image_column: str, label_column: str, sep: str, no_label: str) -> tuple[list[str], list[list[str]]]:
-    """(image values, label lists) of one CSV."""
-    require_file(path, "label file", "give a CSV with an image column and a label column (--set labels=PATH)")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(_csv.reader(handle))
-    except (UnicodeDecodeError, _csv.Error) as exc:
-        raise DataError(f"label file {path} is not a readable CSV ({exc}); give a UTF-8 CSV with a header line") from None
-    if not rows or not any(c.strip() for c in rows[0]):
-        raise DataError(f"label file {path} is empty or has no header line; give a CSV with a header line")
-    header = rows[0]
-    ic = _pick(header, image_column, IMAGE_COLUMNS, 0, path, "image_column")
-    lc = _pick(header, label_column, LABEL_COLUMNS, 1 if ic != 1 else 0, path, "label_column")
-    if ic == lc:
-        raise DataError(f"label file {path}: image and label columns are both {header[ic]!r}; set image_column / label_column")
-    images: list[str] = []
-    labels: list[list[str]] = []
-    seen: dict[str, int] = {}
-    for number, row in enumerate(rows[1:], start=2):
-        if not row or all(not c.strip() for c in row):
-            continue
-        if len(row) <= max(ic, lc):
-            raise DataError(f"label file {path}, line {number}: {len(row)} field(s), expected at least {max(ic, lc) + 1}; fix that line")
-        image = row[ic].strip()
-        if not image:
-            raise DataError(f"label file {path}, line {number}: empty image field; fix that line")
-        if image in seen:
-            raise DataError(f"label file {path}, line {number}: image {image!r} is listed twice (line {seen[image]}); keep one line per image")
-        seen[image] = number
-        parts = row[lc].split(sep) if sep else row[lc].split()
-        names = [p.strip() for p in parts if p.strip() and p.strip() != no_label]
-        images.append(image)
-        labels.append(sorted(set(names)))
-    if not images:
-        raise DataError(f"label file {path} has a header but no rows; add the images")
-    return images, labels
+    """(image values, label lists) of one CSV (`ltml_bench.data.label_table`, shared with `data pareto`)."""
+    return read_label_table(path, image_column, label_column, sep, no_label)
 
 
 def resolve_image(folder: Path, value: str, path: Path) -> Path:
@@ -115,7 +67,7 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
     from ltml_bench.data.realdata import image_split
 
     if not images or not labels:
-        raise DataError("the csv dataset needs --set images=FOLDER and --set labels=FILE.csv (see datasets/README.md)")
+        raise DataError(f"the csv dataset needs {setting('images', 'FOLDER')} and {setting('labels', 'FILE.csv')} (see datasets/README.md)")
     folder = require_dir(Path(images).expanduser(), "image folder", "give the folder holding the images (--set images=...)")
     label_path = Path(labels).expanduser()
     sep = label_sep if label_sep != "" else " "
@@ -130,7 +82,7 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
         split_info: dict[str, Any] = {"test_labels": str(test_path)}
     else:
         if not 0.0 < float(test_fraction) < 1.0:
-            raise DataError(f"test_fraction={test_fraction}: must be in (0, 1), or give --set test_labels=FILE.csv")
+            raise DataError(f"test_fraction={test_fraction}: must be in (0, 1), or give {setting('test_labels', 'FILE.csv')}")
         order = np.random.default_rng(int(split_seed)).permutation(len(values))
         n_test = max(1, int(round(len(values) * float(test_fraction))))
         if n_test >= len(values):
@@ -144,13 +96,9 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
     classes = sorted({n for row in names for n in row} | {n for row in t_names for n in row})
     if not classes:
         raise DataError(f"label file {label_path}: no row carries a label; check label_column and label_sep (now {sep!r})")
-    index = {n: i for i, n in enumerate(classes)}
 
     def multi_hot(rows: list[list[str]]) -> np.ndarray:
-        y = np.zeros((len(rows), len(classes)), dtype=np.uint8)
-        for r, row in enumerate(rows):
-            y[r, [index[n] for n in row]] = 1
-        return y
+        return _multi_hot(rows, classes)
 
     train_values = [values[r] for r in train_rows]
     train_paths = [paths[r] for r in train_rows]

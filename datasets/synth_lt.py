@@ -7,7 +7,7 @@ random sizes and positions over a noisy background, with grey distractor shapes 
 latent scenes: every image first draws one of 8 scenes, and the scene decides which classes tend
 to appear together; class 0 ("walker") appears in most scenes, the way `person` co-occurs with
 almost every VOC class. The natural pool (8,000 images) is turned into a long-tailed training set
-with the project's Pareto builder (`ltml_bench.data.pareto`, PROTOCOL.md section 1, alpha 6, max 800,
+with the project's Pareto builder (`ltml_bench.data.pareto`, docs/protocol.md section 3.1, alpha 6, max 800,
 the VOC-LT settings), which lands near the VOC-LT profile: about 1,100 images, group sizes near
 6 / 6 / 8 (5 / 7 / 8 for the default data_seed 0). The test set (2,000 images) is drawn from the natural distribution with a separate
 random stream; the generator checks that every class has test positives.

@@ -12,7 +12,7 @@ from typing import Any
 
 from ltml_bench._version import __version__
 
-__all__ = ["__version__", "run", "table", "create_loss", "list_methods", "list_datasets"]
+__all__ = ["__version__", "run", "table", "create_loss", "list_methods", "list_datasets", "load_plugin", "describe"]
 
 
 def run(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -46,3 +46,23 @@ def list_datasets() -> list[str]:
     from ltml_bench.registry import DATASETS
 
     return DATASETS.names()
+
+
+def load_plugin(path: Any) -> None:
+    """Import a local `.py` file that registers methods or datasets (what `--plugin FILE` does):
+
+        ltml_bench.load_plugin("my_method.py")
+        ltml_bench.run(method="sq_hinge")
+
+    A file that is missing or fails to import raises `ltml_bench.errors.UserError` naming it."""
+    from ltml_bench.registry import load_plugin_file
+
+    load_plugin_file(path)
+
+
+def describe(name: str) -> dict[str, Any]:
+    """Everything `ltml-bench show NAME` prints about a method or dataset, as a dict; see
+    `ltml_bench.reporting.describe.describe`."""
+    from ltml_bench.reporting.describe import describe as _describe
+
+    return _describe(name)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ltml_bench.config import TRAIN_FIELDS, RunConfig, TrainConfig, parse_value, unknown_key_error
-from ltml_bench.errors import ConfigError, UserError
+from ltml_bench.errors import ConfigError, RunInterrupted, UserError, option
 from ltml_bench.registry import DatasetSpec, MethodSpec, get_dataset, get_method
 from ltml_bench.runs.records import RESULT_FILE, run_folder
 from ltml_bench.training.execution import is_main_process
@@ -113,7 +113,7 @@ def run(
     config = resolve_config(method_spec, dataset_spec, seed, settings, epochs, backbone, device, pretrained)
     runs = Path(out)
     if runs.exists() and not runs.is_dir():
-        raise UserError(f"--out {str(runs)!r} is a file, not a folder; give a folder for the runs")
+        raise UserError(f"{option('--out', 'out', str(runs))} is a file, not a folder; give a folder for the runs")
     run_dir = run_folder(runs / SELECTION_DIR if eval_split == "val" else runs, dataset_spec.name, method_spec.name, config.seed, config.key())
     stored = None if overwrite else _read_record(run_dir / RESULT_FILE)  # a corrupt record is replaced by a fresh run
     if stored is not None:
@@ -135,8 +135,26 @@ def run(
         if created and not (run_dir / "checkpoint.pt").exists():
             _remove_new_folders(run_dir, created)
         raise
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, RunInterrupted):
+            raise
+        raise RunInterrupted(_interrupted(run_dir, created, config.train.epochs)) from exc
     finally:
         lock.release()
+
+
+def _interrupted(run_dir: Path, created: list[Path], epochs: int) -> str:
+    """What Ctrl-C leaves, truthfully: the checkpointed epochs to resume, or (before the first one)
+    nothing, in which case a folder this call created is removed."""
+    resume = option("--resume", "resume", True)
+    if (run_dir / "checkpoint.pt").exists():
+        log = run_dir / "log.txt"
+        done = len(log.read_text().splitlines()) if log.exists() else 0
+        return f"interrupted; {done} of {epochs} epoch(s) are checkpointed in {run_dir}, continue with {resume}"
+    if created:
+        _remove_new_folders(run_dir, created)
+    return ("interrupted before the first epoch finished: nothing was checkpointed (the run folder was removed); "
+            "run the same command again to start over")
 
 
 def _make_run_folder(runs: Path, run_dir: Path, main: bool) -> list[Path]:
@@ -149,7 +167,7 @@ def _make_run_folder(runs: Path, run_dir: Path, main: bool) -> list[Path]:
             probe.write_text("")
             probe.unlink()
     except OSError as exc:
-        raise UserError(f"--out {str(runs)!r}: cannot write there ({exc.strerror}); choose a writable folder") from exc
+        raise UserError(f"{option('--out', 'out', str(runs))}: cannot write there ({exc.strerror}); choose a writable folder") from exc
     return created
 
 
@@ -161,7 +179,7 @@ def _lock_run_folder(run_dir: Path, main: bool) -> Any:
     lock = FileLock(run_dir / LOCK_FILE)
     if main and not lock.acquire(wait=False):
         raise UserError(f"run folder {run_dir} is being trained by another process right now; wait for it to finish "
-                        f"and repeat the command (it will reuse the result), or give another --out")
+                        f"and repeat the command (it will reuse the result), or give another {option('--out', 'out')}")
     return lock
 
 
@@ -176,7 +194,9 @@ def _train(method_spec: MethodSpec, dataset_spec: DatasetSpec, config: RunConfig
 
     if main:
         write_json(run_dir / "config.json", {"method": method_spec.name, "dataset": dataset_spec.name, **to_jsonable(config)})
-    bundle = dataset_spec.build(**config.dataset_options)
+    from ltml_bench.data.interface import build_bundle
+
+    bundle = build_bundle(dataset_spec, config.dataset_options)
     record_extra: dict[str, Any] = {}
     if eval_split == "val":
         from ltml_bench.data.validation import validation_bundle

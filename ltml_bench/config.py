@@ -16,14 +16,14 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from ltml_bench.errors import ConfigError
+from ltml_bench.errors import ConfigError, command_line_names, setting
 
 PROTOCOLS = ("finetune", "probe")  # the published fine-tuning protocol; heads on cached frozen-backbone features
 
 
 @dataclass
 class TrainConfig:
-    """Harness settings. Defaults are the published ResNet-50 recipe (PROTOCOL.md section 3)."""
+    """Harness settings. Defaults are the published ResNet-50 recipe (docs/protocol.md section 3.2)."""
 
     backbone: str = "resnet50"
     pretrained: bool = True
@@ -116,7 +116,8 @@ def parse_value(key: str, text: str, default: Any) -> Any:
         return text
     except ValueError as exc:
         kind = type(default).__name__ if default is not None else "value"
-        raise ConfigError(f"--set {key}={text}: not a valid {kind} ({exc}); e.g. {key}={_example(default)}") from None
+        example = f"{key}={_example(default)}" if command_line_names() else setting(key, default, example=True)
+        raise ConfigError(f"{setting(key, text)}: not a valid {kind} ({exc}); e.g. {example}") from None
 
 
 def _parse_free(text: str) -> Any:
@@ -160,7 +161,7 @@ def parse_assignments(assignments: list[str] | tuple[str, ...]) -> dict[str, str
 def unknown_key_error(key: str, valid: list[str], owner: str) -> ConfigError:
     close = difflib.get_close_matches(key, valid, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
-    return ConfigError(f"--set {key}: unknown key for {owner}.{hint} Valid keys: {', '.join(sorted(valid))}")
+    return ConfigError(f"{setting(key)}: unknown key for {owner}.{hint} Valid keys: {', '.join(sorted(valid))}")
 
 
 def config_hash(payload: Mapping[str, Any]) -> str:

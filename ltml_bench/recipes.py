@@ -1,7 +1,7 @@
 """Named training recipes: harness settings a dataset uses by default.
 
 `DB_RESNET50` is the recipe of the published VOC-LT / COCO-LT numbers (Wu et al., ECCV 2020;
-PROTOCOL.md section 3): ImageNet ResNet-50 through timm, stem and layer1 frozen, every backbone
+docs/protocol.md section 3.2): ImageNet ResNet-50 through timm, stem and layer1 frozen, every backbone
 BatchNorm frozen, neck Linear(2048, 256) -> BatchNorm1d -> Dropout(0.5), 224 px, SGD lr 0.02,
 momentum 0.9, weight decay 1e-4, batch 32, gradient clipping at L2 norm 35, linear warm-up over
 500 iterations from lr/3, 80 epochs with lr x0.1 at 55 and 70. `DB_RESNET50_RESAMPLED` replaces

@@ -5,8 +5,10 @@ is imported. Plugins are found through the entry-point groups `ltml_bench.method
 `ltml_bench.datasets`: names are listed without importing anything, and a plugin is imported
 only when its name is asked for (or when everything is listed). A plugin that fails to import is
 skipped with a warning naming its distribution; a plugin that reuses a built-in name is rejected.
-`LTML_BENCH_NO_PLUGINS=1` turns discovery off. `load_plugin_file(path)` imports a local file that
-registers methods or datasets itself (the CLI's `--plugin`).
+`LTML_BENCH_NO_PLUGINS=1` turns discovery off; `LTML_BENCH_PLUGINS=dist-a,dist-b` keeps only the
+entry points of those distributions (the test suite uses both, so that whatever happens to be
+installed cannot change its results). `load_plugin_file(path)` imports a local file that
+registers methods or datasets itself (the CLI's `--plugin`, the API's `ltml_bench.load_plugin`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 import warnings
@@ -22,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Generic, Mapping, TypeVar
 
-from ltml_bench.errors import RegistryError, UserError
+from ltml_bench.errors import RegistryError, UserError, command_line_names
 
 BUILTIN_METHOD_MODULES: tuple[str, ...] = (
     "erm", "rw", "rs", "focal", "lsep", "ml_gcn", "ldam", "cb_focal", "circle", "db_focal", "asl", "zlpr", "balpoe", "hmt",
@@ -43,10 +46,15 @@ class MethodSpec:
             constructed as `Class(class_counts, num_samples, **loss_params)`.
         head: import string of the classification head (None: the recipe's linear classifier);
             constructed as `Class(in_features, num_classes, class_counts=..., **head_params)`.
-        sampler: None (shuffled epochs) or "class_aware" (PROTOCOL.md section 3).
+        sampler: None (shuffled epochs) or "class_aware" (the class-aware re-sampling of
+            docs/protocol.md section 3.3).
         loss_params / head_params: hyper-parameters and their defaults (all `--set`-able).
         dataset_params: per-dataset overrides of those defaults ({"voc_lt": {"mu": 0.3}}).
         sweep: values worth searching for each hyper-parameter.
+        reported: published mAP (head, middle, tail, all) per dataset key, shown beside ours in
+            tables (docs/protocol.md section 4.1).
+        formula: one line stating what the loss computes (shown by `ltml-bench show`); empty:
+            the first line of the loss class's docstring is shown instead.
     """
 
     name: str
@@ -61,6 +69,7 @@ class MethodSpec:
     dataset_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     sweep: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     reported: Mapping[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    formula: str = ""
 
     def params_for(self, dataset: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """(loss_params, head_params) with this dataset's published overrides applied."""
@@ -73,11 +82,29 @@ class MethodSpec:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A dataset builder: `build(options) -> DatasetBundle` (see `ltml_bench.data`).
+    """A dataset: a name, a builder, its options and the harness recipe it trains with.
 
-    `recipe` holds harness defaults for this dataset (epochs, image size, backbone, ...);
-    `recipe_resampled` overrides them when the method trains with the class-aware sampler.
-    `options` are dataset-specific `--set` keys with their defaults (e.g. `data_root`).
+    Attributes:
+        name: stable lowercase key (`ltml-bench run --dataset NAME`).
+        title: display name ("VOC-LT").
+        summary: one line, shown by `ltml-bench list`.
+        build: the builder, called as `build(**options)` with keyword arguments only: one per key
+            of `options`, each holding its default or the user's `--set KEY=VALUE` (parsed to the
+            type of the default). It returns a `ltml_bench.data.DatasetBundle`. Write it as
+            `def build(size: int = 64, seed: int = 0) -> DatasetBundle` (parameters named like the
+            keys of `options`), or add `**_: Any` to ignore options it does not use. A builder
+            whose signature cannot take those keyword arguments is refused when the spec is made.
+        recipe: harness defaults for this dataset, any fields of `ltml_bench.config.TrainConfig`
+            (`epochs`, `batch_size`, `image_size`, `backbone`, `pretrained`, `lr`, `lr_steps`,
+            `warmup_iters`, `neck_dim`, ...); unset fields keep TrainConfig's defaults, which are
+            the published ResNet-50 recipe (`ltml_bench.recipes.DB_RESNET50`). A small dataset
+            should set at least `backbone`, `pretrained`, `epochs`, `batch_size` and
+            `warmup_iters`.
+        recipe_resampled: overrides of `recipe` for methods that train with the class-aware
+            sampler (their epochs are longer, so they usually train fewer of them).
+        options: the dataset's own `--set` keys with their defaults (e.g. `{"data_root": ""}`);
+            the defaults' types are what `--set` values are parsed to. `data_root`, if present,
+            is what `--data-root` sets.
     """
 
     name: str
@@ -87,6 +114,33 @@ class DatasetSpec:
     recipe: Mapping[str, Any] = field(default_factory=dict)
     recipe_resampled: Mapping[str, Any] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_build_signature(self.name, self.build, self.options)
+
+
+def check_build_signature(name: str, build: Callable[..., Any], options: Mapping[str, Any]) -> None:
+    """Refuse, in one line, a builder that cannot be called as `build(**options)`."""
+    if not callable(build):
+        raise RegistryError(f"dataset {name!r}: build is {type(build).__name__}, not a function; {_expected_build(options)}")
+    try:
+        signature = inspect.signature(build)
+    except (TypeError, ValueError):
+        return  # a builtin or C function: nothing to check
+    params = list(signature.parameters.values())
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
+    keywords = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    required = [p.name for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    missing = [key for key in options if key not in keywords and not takes_any]
+    unfilled = [p for p in required if p not in options]
+    if missing or unfilled:
+        got = f"build{signature}"
+        raise RegistryError(f"dataset {name!r}: {got} cannot be called as build(**options); {_expected_build(options)}")
+
+
+def _expected_build(options: Mapping[str, Any]) -> str:
+    args = ", ".join(f"{key}={value!r}" for key, value in options.items())
+    return f"expected def build({args}) -> DatasetBundle (one keyword argument per key of the spec's options, or **options)"
 
 
 T = TypeVar("T", MethodSpec, DatasetSpec)
@@ -136,9 +190,15 @@ class Registry(Generic[T]):
 
     # -- plugins ------------------------------------------------------------------------------
     def plugin_entry_points(self) -> list[metadata.EntryPoint]:
+        """The group's entry points, honouring `LTML_BENCH_NO_PLUGINS` and `LTML_BENCH_PLUGINS`."""
         if os.environ.get("LTML_BENCH_NO_PLUGINS") == "1":
             return []
-        return list(metadata.entry_points(group=self.group))
+        points = list(metadata.entry_points(group=self.group))
+        only = os.environ.get("LTML_BENCH_PLUGINS", "").strip()
+        if only:
+            keep = {_normalised(d) for d in only.split(",") if d.strip()}
+            points = [ep for ep in points if ep.dist is not None and _normalised(ep.dist.name) in keep]
+        return points
 
     def _load_plugin(self, ep: metadata.EntryPoint) -> None:
         dist = ep.dist.name if ep.dist is not None else "unknown distribution"
@@ -167,6 +227,9 @@ class Registry(Generic[T]):
                 f"(or a function returning one), got {type(spec).__name__}",
                 stacklevel=2,
             )
+            return
+        if self._specs.get(spec.name) is spec:  # the module registered this very spec on import
+            self._origin[spec.name] = origin
             return
         if spec.name != ep.name:
             spec = _renamed(spec, ep.name)
@@ -212,6 +275,10 @@ class Registry(Generic[T]):
         return isinstance(name, str) and name in self.names()
 
 
+def _normalised(distribution: str) -> str:
+    return distribution.strip().lower().replace("_", "-").replace(".", "-")
+
+
 def _renamed(spec: T, name: str) -> T:
     from dataclasses import replace
 
@@ -244,7 +311,7 @@ def load_plugin_file(path: str | os.PathLike[str]) -> None:
     """Import a local Python file that registers methods or datasets (`--plugin FILE`)."""
     file = Path(path)
     if not file.is_file() or file.suffix != ".py":
-        raise UserError(f"--plugin {str(path)!r}: not a readable .py file; give the path of a Python file")
+        raise UserError(f"{_plugin_arg(path)}: not a readable .py file; give the path of a Python file")
     METHODS._load_builtins()
     DATASETS._load_builtins()
     module_name = f"ltml_bench_plugin_{file.stem}"
@@ -258,8 +325,70 @@ def load_plugin_file(path: str | os.PathLike[str]) -> None:
         raise
     except Exception as exc:
         raise UserError(
-            f"--plugin {str(path)!r} failed to import: {type(exc).__name__}: {exc}"
+            f"{_plugin_arg(path)} failed to import: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _plugin_arg(path: str | os.PathLike[str]) -> str:
+    return f"--plugin {str(path)!r}" if command_line_names() else f"load_plugin({str(path)!r})"
+
+
+def check_method_spec(spec: MethodSpec) -> None:
+    """The checks every registered method passes (the project's tests run them on the built-ins;
+    a plugin's tests call them on its spec). Raises `RegistryError` naming the first problem."""
+    if not isinstance(spec, MethodSpec):
+        raise RegistryError(f"expected a MethodSpec, got {type(spec).__name__}")
+    where = f"method {spec.name!r}"
+    for name in ("name", "title", "paper", "summary", "loss"):
+        if not getattr(spec, name):
+            raise RegistryError(f"{where}: empty {name}")
+    if spec.name != spec.name.lower() or not spec.name.replace("_", "").isalnum():
+        raise RegistryError(f"{where}: the name must be lowercase letters, digits and '_'")
+    if spec.sampler not in (None, "class_aware"):
+        raise RegistryError(f"{where}: sampler {spec.sampler!r}; use None or 'class_aware'")
+    params = set(spec.loss_params) | set(spec.head_params)
+    both = set(spec.loss_params) & set(spec.head_params)
+    if both:
+        raise RegistryError(f"{where}: {sorted(both)} are both loss and head parameters; rename one")
+    for dataset, values in spec.dataset_params.items():
+        if set(values) - params:
+            raise RegistryError(f"{where}: dataset_params[{dataset!r}] has unknown keys {sorted(set(values) - params)}")
+    from ltml_bench.config import TRAIN_FIELDS
+
+    if set(spec.sweep) - params - set(TRAIN_FIELDS):
+        unknown = sorted(set(spec.sweep) - params - set(TRAIN_FIELDS))
+        raise RegistryError(f"{where}: sweep has keys that are neither hyper-parameters nor harness settings: {unknown}")
+    for key, values in spec.sweep.items():
+        if not isinstance(values, tuple) or not values:
+            raise RegistryError(f"{where}: sweep[{key!r}] must be a non-empty tuple of values")
+    for dataset, numbers in spec.reported.items():
+        if len(numbers) != 4:
+            raise RegistryError(f"{where}: reported[{dataset!r}] must be (head, middle, tail, all)")
+    for ref in (spec.loss, spec.head):
+        if ref and ":" in ref:
+            try:
+                import_object(ref)
+            except (ImportError, AttributeError) as exc:
+                raise RegistryError(f"{where}: {ref!r} does not import ({type(exc).__name__}: {exc})") from None
+
+
+def check_dataset_spec(spec: DatasetSpec) -> None:
+    """The checks every registered dataset passes; raises `RegistryError` naming the first problem."""
+    if not isinstance(spec, DatasetSpec):
+        raise RegistryError(f"expected a DatasetSpec, got {type(spec).__name__}")
+    where = f"dataset {spec.name!r}"
+    for name in ("name", "title", "summary"):
+        if not getattr(spec, name):
+            raise RegistryError(f"{where}: empty {name}")
+    if spec.name != spec.name.lower() or not spec.name.replace("_", "").isalnum():
+        raise RegistryError(f"{where}: the name must be lowercase letters, digits and '_'")
+    check_build_signature(spec.name, spec.build, spec.options)
+    from ltml_bench.config import TRAIN_FIELDS
+
+    for recipe in (spec.recipe, spec.recipe_resampled):
+        unknown = sorted(set(recipe) - set(TRAIN_FIELDS))
+        if unknown:
+            raise RegistryError(f"{where}: recipe keys {unknown} are not fields of ltml_bench.config.TrainConfig")
 
 
 def import_object(ref: str) -> Any:

@@ -1,6 +1,7 @@
 """HMT-Net: head / middle / tail group heads with group-wise Gaussian feature perturbation.
 
-Paper: the seed paper of this benchmark (HMT-Net); PROTOCOL.md section 6 is the specification.
+Paper: the seed paper of this benchmark (HMT-Net); the module docstring of `ltml_bench/heads/hmt.py`
+is the specification (its steps 1-5 and the choices where the paper is silent).
 Formula: sigma_g = lambda / mean_{c in g} n_c; during training f_g = f + N(0, sigma_g^2 I) feeds
 the group's own head; L_all = eta * BCE(s_hat, y) + (1 - eta) * sum_g BCE_g; inference uses the
 clean feature. Code: `ltml_bench.heads.hmt` (HMTHead, HMTLoss).

@@ -4,7 +4,7 @@ Paper: the re-sampling baseline of the DB benchmark (Wu et al., ECCV 2020), samp
 (ECCV 2016) as used in the DB code.
 Formula: L = mean_{b,k} BCE(z_bk, y_bk) over batches drawn by the class-aware sampler: draw a class
 from a shuffled cycle over classes, take the next 3 images of that class's own shuffled cyclic list;
-one epoch = max_k n_k * C / 4 samples (PROTOCOL.md section 3; `ltml_bench.training.samplers`).
+one epoch = max_k n_k * C / 4 samples (docs/protocol.md section 3.3; `ltml_bench.training.samplers`).
 Defaults: the dataset's re-sampling recipe (8 epochs, lr x0.1 at epochs 5 and 7 on VOC-LT / COCO-LT).
 Choice where the paper is silent: none beyond the sampler's own (each epoch starts fresh cycles from
 a (seed, epoch) random stream for exact resume; the reference code keeps its cycles running).

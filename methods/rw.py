@@ -3,7 +3,7 @@
 Paper: the re-weighting baseline of the DB benchmark (Wu et al., ECCV 2020; HMT-Net Tables 1-2).
 Formula: w_k = (N / n_k)^power normalised to mean_k w_k = 1; L = mean_{b,k} w_k BCE(z_bk, y_bk), the
 weight applied to the positive AND the negative term of class k.
-Defaults: power 0.5 (the smoothed sqrt(N / n_k) form of PROTOCOL.md section 5), uniform sampling
+Defaults: power 0.5 (the smoothed sqrt(N / n_k) of the DB code's `reweight_func="sqrt_inv"`), uniform sampling
 (80-epoch recipe). n_k = 0 is treated as 1.
 Choice where the protocol is silent: weights normalised to mean 1 over classes, so that the loss
 scale (hence the effective learning rate) equals ERM's when the classes are balanced.

@@ -13,6 +13,10 @@ import pytest
 # Generated datasets go to a cache private to this test session (never the user's ~/.cache).
 os.environ.setdefault("LTML_BENCH_CACHE", tempfile.mkdtemp(prefix="ltml-bench-test-cache-"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Whatever plugins happen to be installed in this environment must not change the suite's results:
+# entry-point discovery is off unless a test installs its own plugin and asks for it (`own_plugins`).
+os.environ["LTML_BENCH_NO_PLUGINS"] = "1"
+os.environ.pop("LTML_BENCH_PLUGINS", None)
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference"
@@ -40,7 +44,13 @@ def reference_dir() -> Path:
     return REFERENCE
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def own_plugins(*distributions: str) -> dict[str, str]:
+    """Environment for a subprocess that should see the entry points of these distributions only
+    (the ones the test installed itself), never the environment's other plugins."""
+    return {"LTML_BENCH_NO_PLUGINS": "0", "LTML_BENCH_PLUGINS": ",".join(distributions)}
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
     """Run `python -m ltml_bench ARGS` in a subprocess; returns the completed process."""
     full_env = dict(os.environ)
     full_env.pop("LTML_BENCH_DEBUG", None)

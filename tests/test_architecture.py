@@ -18,10 +18,10 @@ MAX_TOP_LEVEL_MODULES = 8
 
 # every name the README, the docs or the example plugin tells users to import, from where they import it
 PUBLIC_SURFACE = {
-    "ltml_bench": ["run", "table", "create_loss", "list_methods", "list_datasets", "__version__"],
+    "ltml_bench": ["run", "table", "create_loss", "list_methods", "list_datasets", "load_plugin", "describe", "__version__"],
     "ltml_bench.registry": ["MethodSpec", "DatasetSpec", "register_method", "register_dataset", "METHODS", "DATASETS",
-                            "get_method", "get_dataset", "load_plugin_file"],
-    "ltml_bench.data": ["DatasetBundle", "Split", "TensorImages", "load_batch", "cache_dir", "cached_arrays", "stable_hash",
+                            "get_method", "get_dataset", "load_plugin_file", "check_method_spec", "check_dataset_spec"],
+    "ltml_bench.data": ["DatasetBundle", "Split", "TensorImages", "load_batch", "build_bundle", "cache_dir", "cached_arrays", "stable_hash",
                         "IMAGENET_MEAN", "IMAGENET_STD"],
     "ltml_bench.losses": ["create_loss", "MultiLabelLoss"],
     "ltml_bench.metrics": ["average_precision", "group_report", "GroupRule", "GROUPS"],

@@ -9,7 +9,7 @@ from conftest import cli
 
 
 def test_bench_quick_json(tmp_path: Path) -> None:
-    proc = cli("bench", "--quick", "--json", "--threads", "1", "--out", str(tmp_path), timeout=120)
+    proc = cli("bench", "--quick", "--json", "--threads", "1", "--out", str(tmp_path), timeout=1200)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1

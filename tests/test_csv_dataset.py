@@ -128,7 +128,7 @@ def test_malformed_input(tmp_path: Path) -> None:
         assert "\n" not in str(info.value)
     with pytest.raises(DataError, match="no column 'Labels'"):
         build(labels=str(labels), label_column="Labels", **ok)
-    with pytest.raises(DataError, match="needs --set images"):
+    with pytest.raises(DataError, match=r"needs settings\['images'\]"):
         build(labels=str(labels))
     with pytest.raises(DataError, match="image folder .* does not exist"):
         build(images=str(tmp_path / "nowhere"), labels=str(labels))

@@ -38,7 +38,7 @@ def test_two_process_gloo_run_writes_one_result_matching_one_process(tmp_path: P
     ddp = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
          "-m", "ltml_bench", *ARGS, "--out", str(tmp_path / "ddp")],
-        capture_output=True, text=True, env=_env(), timeout=240,
+        capture_output=True, text=True, env=_env(), timeout=1200,
     )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     lines = ddp.stdout.strip().splitlines()
@@ -50,7 +50,7 @@ def test_two_process_gloo_run_writes_one_result_matching_one_process(tmp_path: P
     assert json.loads(lines[0])["map"] == record["map"]
 
     single = subprocess.run([sys.executable, "-m", "ltml_bench", *ARGS, "--out", str(tmp_path / "single")],
-                            capture_output=True, text=True, env=_env(), timeout=240)
+                            capture_output=True, text=True, env=_env(), timeout=1200)
     assert single.returncode == 0, single.stderr[-3000:]
     reference = json.loads(single.stdout)
     for group in ("head", "middle", "tail", "all"):
@@ -79,12 +79,12 @@ def test_two_process_run_on_an_image_file_dataset_shares_one_store(tmp_path: Pat
             "--no-pretrained"]
     env = {**_env(), "LTML_BENCH_CACHE": str(tmp_path / "cache")}
     ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                          "-m", "ltml_bench", *args, "--out", str(tmp_path / "ddp")], capture_output=True, text=True, env=env, timeout=240)
+                          "-m", "ltml_bench", *args, "--out", str(tmp_path / "ddp")], capture_output=True, text=True, env=env, timeout=1200)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     stores = [p for p in (tmp_path / "cache" / "images").iterdir() if p.suffix != ".lock"]
     assert len(stores) == 2 and not [p for p in stores if p.name.startswith(".")]  # train + test, no leftovers
     single = subprocess.run([sys.executable, "-m", "ltml_bench", *args, "--out", str(tmp_path / "single")],
-                            capture_output=True, text=True, env=env, timeout=240)
+                            capture_output=True, text=True, env=env, timeout=1200)
     assert single.returncode == 0, single.stderr[-3000:]
     a = np.load(next((tmp_path / "ddp").rglob("scores.npz")))["scores"]
     b = np.load(next((tmp_path / "single").rglob("scores.npz")))["scores"]

@@ -1,4 +1,4 @@
-"""HMT-Net (PROTOCOL.md section 6): group sigmas, noise only in training, empty groups, the loss by hand."""
+"""HMT-Net (the specification in `ltml_bench/heads/hmt.py`): group sigmas, noise only in training, empty groups, the loss by hand."""
 
 from __future__ import annotations
 

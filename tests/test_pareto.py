@@ -85,11 +85,34 @@ def test_cli_pareto_writes_the_published_file(tmp_path: Path, reference_dir: Pat
 
 def test_cli_pareto_bad_input(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_text("image_id,labels\na,cat dog,extra\n")
+    bad.write_text("image_id,labels\na\n")
     proc = cli("data", "pareto", "--labels", str(bad), "--out", str(tmp_path / "x.txt"))
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "line 2" in lines[0] and str(bad) in lines[0]
+    assert len(lines) == 1 and "line 2: 1 field(s), expected at least 2" in lines[0] and str(bad) in lines[0]
     missing = cli("data", "pareto", "--labels", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "x.txt"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     assert not (tmp_path / "x.txt").exists()
+
+
+def test_cli_pareto_reads_every_label_table_the_csv_dataset_reads(tmp_path: Path) -> None:
+    """The same pool as `image_id,labels`, as ChestX-ray14's `Image Index,Finding Labels` with '|' and
+    'No Finding', and with extra columns and named columns: the same ids are drawn."""
+    rng = np.random.default_rng(3)
+    classes = ["a", "b", "c", "d"]
+    pool = [[c for k, c in enumerate(classes) if rng.random() < 0.6 / (k + 1)] for _ in range(300)]
+    tables = {
+        "plain.csv": ("image_id,labels", [f"img{i},{' '.join(names)}" for i, names in enumerate(pool)], []),
+        "chest.csv": ("Image Index,Finding Labels,Patient Age",
+                      [f"img{i},{'|'.join(names) or 'No Finding'},{40 + i % 9}" for i, names in enumerate(pool)], ["--label-sep", "|"]),
+        "named.csv": ("score,tags,file", [f"0.5,{';'.join(names)},img{i}" for i, names in enumerate(pool)],
+                      ["--label-sep", ";", "--image-column", "file", "--label-column", "tags"]),
+    }
+    drawn = {}
+    for name, (header, rows, options) in tables.items():
+        (tmp_path / name).write_text("\n".join([header, *rows]) + "\n")
+        proc = cli("data", "pareto", "--labels", str(tmp_path / name), "--max", "120", "--out", str(tmp_path / f"{name}.ids"), "--json", *options)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["classes"] == classes
+        drawn[name] = (tmp_path / f"{name}.ids").read_text()
+    assert drawn["plain.csv"] == drawn["chest.csv"] == drawn["named.csv"] and drawn["plain.csv"]

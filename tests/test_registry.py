@@ -7,10 +7,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from conftest import cli, own_plugins
 
 from ltml_bench.errors import RegistryError
-from ltml_bench.registry import DATASETS, METHODS, MethodSpec, Registry, get_method
+from ltml_bench.registry import DATASETS, METHODS, MethodSpec, Registry, check_dataset_spec, check_method_spec, get_method
 
 EXPECTED_FIELDS = ("name", "title", "paper", "summary", "loss")
 
@@ -37,6 +37,7 @@ def test_unknown_name_suggests_close_names() -> None:
 @pytest.mark.parametrize("name", METHODS.names())
 def test_every_registered_method_is_well_formed(name: str) -> None:
     spec = get_method(name)
+    check_method_spec(spec)  # the registry-wide checks a plugin's own tests run too (`ltml-bench new`)
     for field in EXPECTED_FIELDS:
         assert getattr(spec, field), f"{name}: empty {field}"
     assert spec.name == name == name.lower()
@@ -51,12 +52,33 @@ def test_every_registered_method_is_well_formed(name: str) -> None:
 @pytest.mark.parametrize("name", DATASETS.names())
 def test_every_registered_dataset_is_well_formed(name: str) -> None:
     spec = DATASETS.get(name)
+    check_dataset_spec(spec)
     assert spec.name == name and callable(spec.build) and spec.summary
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"title": ""}, "empty title"),
+    ({"sampler": "balanced"}, "sampler 'balanced'"),
+    ({"loss_params": {"gamma": 1.0}, "sweep": {"beta": (1, 2)}}, "sweep has keys that are neither hyper-parameters nor harness settings: ['beta']"),
+    ({"loss_params": {"gamma": 1.0}, "sweep": {"gamma": [1, 2]}}, "must be a non-empty tuple"),
+    ({"loss_params": {"a": 1}, "head_params": {"a": 2}}, "both loss and head parameters"),
+    ({"reported": {"voc_lt": (1.0, 2.0)}}, "(head, middle, tail, all)"),
+    ({"loss": "no_such_module_xyz:Loss"}, "does not import"),
+])
+def test_method_checks_name_the_problem(change: dict, message: str) -> None:
+    from dataclasses import replace
+
+    with pytest.raises(RegistryError) as info:
+        check_method_spec(replace(_spec("probe"), **change))
+    assert message in str(info.value)
 
 
 def test_builtin_names_cover_the_foundation() -> None:
     assert {"erm", "hmt"} <= set(METHODS.names())
     assert "synth_lt" in DATASETS.names()
+
+
+PLUGIN_DISTS = ("good-ltml-plugin", "broken-ltml-plugin", "clashing-ltml-plugin")
 
 
 def _write_dist(site: Path, dist: str, entry_points: str) -> None:
@@ -90,7 +112,7 @@ def plugin_site(tmp_path: Path) -> Path:
 
 
 def test_installed_plugins_good_broken_and_clashing(plugin_site: Path) -> None:
-    result = cli("list", "--format", "json", env={"PYTHONPATH": str(plugin_site)})
+    result = cli("list", "--format", "json", env={"PYTHONPATH": str(plugin_site), **own_plugins(*PLUGIN_DISTS)})
     assert result.returncode == 0, result.stderr
     listed = {m["name"]: m for m in json.loads(result.stdout)["methods"]}
     assert listed["bce_plugin"]["origin"].startswith("plugin 'bce_plugin' from distribution 'good-ltml-plugin'")
@@ -111,14 +133,14 @@ def test_plugins_are_not_imported_until_needed(plugin_site: Path) -> None:
     import subprocess
     import sys
 
-    env = dict(os.environ, PYTHONPATH=str(plugin_site))
+    env = dict(os.environ, PYTHONPATH=str(plugin_site), **own_plugins(*PLUGIN_DISTS))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
 
 def test_discovery_can_be_switched_off(plugin_site: Path) -> None:
-    result = cli("list", "--format", "json", env={"PYTHONPATH": str(plugin_site), "LTML_BENCH_NO_PLUGINS": "1"})
+    result = cli("list", "--format", "json", env={"PYTHONPATH": str(plugin_site), **own_plugins(*PLUGIN_DISTS), "LTML_BENCH_NO_PLUGINS": "1"})
     assert result.returncode == 0
     assert "bce_plugin" not in {m["name"] for m in json.loads(result.stdout)["methods"]}
 

@@ -1,4 +1,4 @@
-"""The class-aware sampler of the DB protocol (PROTOCOL.md section 3; `ltml_bench.training.samplers`)."""
+"""The class-aware sampler of the DB protocol (docs/protocol.md section 3.3; `ltml_bench.training.samplers`)."""
 
 from __future__ import annotations
 

@@ -15,13 +15,15 @@ import warnings
 from typing import Optional
 
 from ltml_bench.cli import bench, compare, docs, evaluate, list_cmd, plot, run, sweep, table  # noqa: F401  (each registers its command)
+from ltml_bench.cli import new, show  # noqa: F401  (each registers its command)
 from ltml_bench.cli.common import app, err
 from ltml_bench.cli.data import data_app
-from ltml_bench.errors import UserError
+from ltml_bench.errors import UserError, speaks_command_line
 
 app.add_typer(data_app, name="data")
 
 
+@speaks_command_line
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: turns `UserError` into one line and exit status 2."""
     import click

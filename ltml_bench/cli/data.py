@@ -6,7 +6,8 @@
 `check` builds the dataset exactly as a run would, decodes every image, and reports per-class
 training counts and head / middle / tail sizes; with the published split it compares them with
 the published figures and exits with status 1 when anything differs (bad input: status 2).
-`pareto` draws a long-tailed subset from any `image_id,labels` CSV with the Pareto builder and
+`pareto` draws a long-tailed subset from any label table `--dataset csv` reads (`image_id,labels`,
+ChestX-ray14's `Image Index,Finding Labels` with `--label-sep '|'`, ...) with the Pareto builder and
 writes the ids, one per line. Heavy imports stay inside the commands.
 """
 
@@ -99,7 +100,9 @@ def check(
 
     spec, options = dataset_options(dataset, data_root, set_)
     err = _console(stderr=True)
-    bundle = spec.build(**options)
+    from ltml_bench.data.interface import build_bundle
+
+    bundle = build_bundle(spec, options)
     expected = getattr(importlib.import_module(spec.build.__module__), "EXPECTED", None)
     with err.status("checking images...", spinner="dots") if (images and err.is_terminal) else _null():
         report = check_bundle(bundle, expected, verify_images=images)
@@ -174,14 +177,17 @@ def _print_check(report: dict[str, Any]) -> None:
 
 @data_app.command("pareto")
 def pareto(
-    labels: Path = typer.Option(..., "--labels", help="CSV with header image_id,labels (labels space-separated)"),
+    labels: Path = typer.Option(..., "--labels", help="label CSV with a header, as --dataset csv reads it (e.g. image_id,labels)"),
     out_file: Path = typer.Option(..., "--out", help="where to write the selected ids, one per line"),
     alpha: float = typer.Option(6.0, "--alpha", help="Pareto shape (6 for VOC-LT / COCO-LT)"),
     max_count: int = typer.Option(800, "--max", help="reference count of the first class (800 VOC, 1200 COCO)"),
     min_count: int = typer.Option(1, "--min", help="reference count floor"),
     seed: int = typer.Option(0, "--seed", help="random seed"),
     stream: str = typer.Option("python", "--stream", help="python (the DB tool's random stream; VOC seed 0 = the published list) or numpy"),
-    label_sep: str = typer.Option(" ", "--label-sep", help="separator inside the labels field"),
+    label_sep: str = typer.Option(" ", "--label-sep", help="separator inside the labels field ('|' for ChestX-ray14)"),
+    image_column: str = typer.Option("", "--image-column", help="image column name (default: auto-detected, as --dataset csv)"),
+    label_column: str = typer.Option("", "--label-column", help="label column name (default: auto-detected)"),
+    no_label: str = typer.Option("No Finding", "--no-label", help="a label value meaning 'no class'"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
 ) -> None:
     """Draw a long-tailed subset of any labelled pool (the Pareto builder of Wu et al. 2020)."""
@@ -197,7 +203,7 @@ def pareto(
         raise UserError(f"--alpha {alpha} --max {max_count} --min {min_count}: need alpha > 0 and 0 <= min <= max")
     if out_file.exists() and out_file.is_dir():
         raise UserError(f"--out {out_file}: is a folder; give a file path")
-    ids, classes, y = read_label_csv(labels, sep=label_sep)
+    ids, classes, y = read_label_csv(labels, sep=label_sep, image_column=image_column, label_column=label_column, no_label=no_label)
     if not y.any():
         raise DataError(f"label file {labels}: no row carries a label; check the labels column")
     subset = pareto_subset(y, alpha=alpha, max_count=max_count, min_count=min_count, seed=seed, stream=stream)

@@ -18,12 +18,15 @@ def list_(
     fmt: str = typer.Option("rich", "--format", "-f", help="rich, md or json"),
     plugin: Optional[list[Path]] = PluginOption,
 ) -> None:
-    """Registered methods (with paper) and datasets, built-ins and plugins."""
+    """Registered methods (with paper) and datasets, built-ins and plugins (`show NAME` for one of them)."""
     load_plugins(plugin)
     from ltml_bench.registry import DATASETS, METHODS
 
-    methods = [{"name": m.name, "title": m.title, "paper": m.paper, "summary": m.summary, "sampler": m.sampler or "shuffle", "origin": METHODS._origin[m.name]} for m in METHODS.all()]
-    datasets = [{"name": d.name, "title": d.title, "summary": d.summary, "origin": DATASETS._origin[d.name]} for d in DATASETS.all()]
+    from ltml_bench.reporting.describe import dataset_facts, method_facts
+
+    # the same fields `ltml-bench show NAME` prints (paper, formula, hyper-parameters, sweep, code, ...)
+    methods = [method_facts(m, METHODS.origin(m.name)) for m in METHODS.all()]
+    datasets = [dataset_facts(d, DATASETS.origin(d.name)) for d in DATASETS.all()]
     if fmt == "json":
         sys.stdout.write(json.dumps({"methods": methods, "datasets": datasets}) + "\n")
         return

@@ -46,9 +46,14 @@ def run(
         if "data_root" not in dataset_spec.options:
             raise UserError(f"--data-root: dataset {dataset!r} reads no files; drop --data-root")
         settings.setdefault("data_root", str(data_root))
+    from ltml_bench.errors import Interrupted, RunInterrupted
+
     records = []
-    for s in seed:
-        records.append(_run_one(api_run, method_spec.name, dataset, s, settings, epochs, backbone, pretrained, device, out_dir, resume, overwrite))
+    try:
+        for s in seed:
+            records.append(_run_one(api_run, method_spec.name, dataset, s, settings, epochs, backbone, pretrained, device, out_dir, resume, overwrite))
+    except RunInterrupted as exc:  # its message says what was checkpointed; status 130
+        raise Interrupted(str(exc)) from None
     from ltml_bench.training.execution import is_main_process
 
     if not is_main_process():  # torchrun: only rank 0 prints

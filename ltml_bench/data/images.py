@@ -1,4 +1,4 @@
-"""Image files as a torch Dataset, with the published recipe's augmentation (PROTOCOL.md section 3).
+"""Image files as a torch Dataset, with the published recipe's augmentation (docs/protocol.md section 3.2).
 
 `ImageListDataset(paths, labels, train, image_size)` returns `(image, target)`: a float32 tensor
 [3, S, S] normalised with the ImageNet mean / std, and a float32 multi-hot tensor [C]. The train

@@ -50,7 +50,7 @@ import numpy as np
 
 from ltml_bench.data.images import FLIP_P, ImageListDataset, crop_box, decode_rgb, photometric_params
 from ltml_bench.data.interface import IMAGENET_MEAN, IMAGENET_STD
-from ltml_bench.errors import DataError
+from ltml_bench.errors import DataError, setting
 from ltml_bench.storage.cache import cache_dir
 from ltml_bench.storage.locks import file_lock
 
@@ -142,7 +142,7 @@ class ImageStore:
             base.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DataError(f"cannot create the image store folder {base} ({exc.strerror}); point $LTML_BENCH_CACHE "
-                            f"at a writable folder or use --set image_cache=false") from None
+                            f"at a writable folder or use {setting('image_cache', False)}") from None
         # parallel jobs (sweep --jobs N, torchrun ranks on several nodes) build it once: the others wait here
         with file_lock(base / f".{prefix}.lock"):
             if folder.is_dir():
@@ -170,14 +170,14 @@ def build_store(paths: Sequence[str], folder: Path, progress: Progress | None = 
     if total * 3 > free - 2**28:
         raise DataError(
             f"the decoded image store needs {total * 3 / 2**30:.1f} GiB in {folder.parent} but {free / 2**30:.1f} GiB is free; "
-            f"free space, point $LTML_BENCH_CACHE at a larger disk, or use --set image_cache=false (decode per step)"
+            f"free space, point $LTML_BENCH_CACHE at a larger disk, or use {setting('image_cache', False)} (decode per step)"
         )
     try:
         _write_store(paths, folder, heights, widths, offsets, counts, progress, workers)
     except OSError as exc:
         raise DataError(
             f"could not write the image store in {folder.parent} ({exc.strerror or exc}); free space or fix permissions, "
-            f"point $LTML_BENCH_CACHE elsewhere, or use --set image_cache=false"
+            f"point $LTML_BENCH_CACHE elsewhere, or use {setting('image_cache', False)}"
         ) from exc
 
 

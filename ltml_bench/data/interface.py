@@ -1,9 +1,16 @@
 """The one dataset interface every builder returns, and the in-memory image store.
 
-A builder (registered in `ltml_bench.datasets`) returns a `DatasetBundle`: class names, the
-training and test splits as `Split`s (ids, multi-hot labels, and a torch `Dataset` of
-`(image, target)` pairs), and provenance. Splits whose images fit in memory use `TensorImages`,
-which the harness batches directly (no per-sample collate): the fast path for small images.
+A builder (a `DatasetSpec.build` registered in `ltml_bench.registry.DATASETS`, called as
+`build(**options)`) returns a `DatasetBundle`: class names, the training and test splits as
+`Split`s (ids, multi-hot labels, and a dataset of `(image, target)` pairs), and provenance.
+Splits whose images fit in memory use `TensorImages`, which the harness batches directly (no
+per-sample collate): the fast path for small images. Splits over image files use
+`ltml_bench.data.realdata.image_split` (decode-once store, the recipe's augmentation).
+
+The harness reads only what is documented here: the training split's labels (for the groups,
+the sampler and the losses' class counts), the test split's labels (for AP), `class_names`, and
+batches of images from `Split.dataset`. `build_bundle(spec, options)` calls a builder and checks
+what it returned.
 """
 
 from __future__ import annotations
@@ -19,7 +26,21 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 @dataclass
 class Split:
-    """One split: ids (strings), labels [N, C] uint8 multi-hot, and a Dataset of (image, target)."""
+    """One split of a dataset.
+
+    Attributes:
+        ids: one string per image, unique within the split (file stems, COCO ids, "train_00042").
+            Prediction files (`ltml-bench evaluate`) and `scores.npz` are keyed by the test ids.
+        labels: [N, C] multi-hot array (converted to uint8; N == len(ids), C == number of classes),
+            row i for image ids[i], column k for class_names[k]. An all-zero row is allowed.
+        dataset: the images, in the same order: either an object with
+            `get_batch(indices, train, generator) -> (float images [B, 3, H, W], float targets [B, C])`
+            (`TensorImages`, the image store), or any torch `Dataset` whose item i is
+            `(image tensor [3, H, W], target [C])`, already augmented when it is a training split.
+            H and W should equal the recipe's `image_size` unless the backbone pools globally.
+
+    `class_counts` (training positives per class) is what the groups, losses and sampler use.
+    """
 
     ids: list[str]
     labels: np.ndarray
@@ -40,6 +61,18 @@ class Split:
 
 @dataclass
 class DatasetBundle:
+    """What `build(**options)` returns.
+
+    Attributes:
+        name: the dataset key (the spec's `name`).
+        class_names: C class names, in label-column order.
+        train: the training `Split` (its counts define head / middle / tail).
+        test: the test `Split`; every class should have a test positive (a class without one has
+            undefined AP: it is reported and left out of the means).
+        info: provenance stored in every result record (`dataset_info`): file paths, seeds,
+            split choices; JSON-able values only.
+    """
+
     name: str
     class_names: list[str]
     train: Split
@@ -49,6 +82,20 @@ class DatasetBundle:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+
+def build_bundle(spec: Any, options: dict[str, Any]) -> DatasetBundle:
+    """`spec.build(**options)`, checked: anything but a `DatasetBundle` is one line naming the builder."""
+    from ltml_bench.errors import DataError
+
+    bundle = spec.build(**options)
+    if not isinstance(bundle, DatasetBundle):
+        raise DataError(f"dataset {spec.name!r}: build(**options) returned {type(bundle).__name__}, expected a "
+                        f"ltml_bench.data.DatasetBundle(name, class_names, train=Split(...), test=Split(...))")
+    if bundle.train.labels.shape[1] != len(bundle.class_names) or bundle.test.labels.shape[1] != len(bundle.class_names):
+        raise DataError(f"dataset {spec.name!r}: {len(bundle.class_names)} class names but label columns "
+                        f"train {bundle.train.labels.shape[1]} / test {bundle.test.labels.shape[1]}; give one column per class")
+    return bundle
 
 
 def load_batch(dataset: Any, indices: Sequence[int] | Any, train: bool, generator: Any = None) -> tuple[Any, Any]:
@@ -64,6 +111,13 @@ def load_batch(dataset: Any, indices: Sequence[int] | Any, train: bool, generato
 
 class TensorImages:
     """A split held in memory as uint8 images [N, 3, H, W], batched with augmentation.
+
+    Arguments (all stored as attributes of the same name, `images` and `labels` as tensors):
+        images: uint8 array [N, 3, H, W] (RGB, 0..255; channels first).
+        labels: [N, C] multi-hot array of the same rows (kept as float32 `targets`).
+        mean, std: per-channel normalisation on the 0..1 scale (default 0.5 / 0.25; ImageNet
+            weights want `IMAGENET_MEAN` / `IMAGENET_STD`).
+        pad: training shift in pixels (replicate-pad by `pad`, crop back to H x W); 0 disables it.
 
     `get_batch(indices, train, generator)` returns normalised float images and float targets.
     Training augmentation here is a random horizontal flip and a random shift (pad-and-crop of

@@ -1,6 +1,6 @@
 """The Pareto long-tail subset builder of Wu et al. (ECCV 2020), written once for every dataset.
 
-Procedure (PROTOCOL.md section 1):
+Procedure (docs/protocol.md section 3.1):
 1. Order classes by their summed co-occurrence probability, descending: score_j = sum_i P(j | i),
    P(j | i) = #(images with i and j) / #(images with i), over the whole pool (i == j included).
 2. The class of rank r gets the reference count

@@ -8,7 +8,7 @@
   full training pool (`split="pareto"`, `split_seed`, the DB tool's random stream).
 - `check_bundle(bundle)`: what `ltml-bench data check` reports: every image decodes, per-class
   training counts, head / middle / tail sizes, and, when the split is the published one, the
-  differences from the published figures (PROTOCOL.md section 1).
+  differences from the published figures (docs/protocol.md section 3.1).
 """
 
 from __future__ import annotations

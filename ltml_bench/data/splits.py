@@ -1,7 +1,7 @@
 """Published long-tail split files: pinned download, safe reading, draft detection.
 
 The VOC-LT and COCO-LT training subsets of Wu et al. (ECCV 2020) are published as id lists in the
-repository `wutong16/DistributionBalancedLoss`, folder `appendix/` (PROTOCOL.md section 1):
+repository `wutong16/DistributionBalancedLoss`, folder `appendix/` (docs/protocol.md section 3.1):
 
 | dataset | file | format |
 |---|---|---|
@@ -28,7 +28,6 @@ Reading is safe by construction:
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import pickle
@@ -40,7 +39,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ltml_bench.errors import DataError
+from ltml_bench.errors import DataError, setting
 
 REPO_URL = "https://raw.githubusercontent.com/wutong16/DistributionBalancedLoss"
 
@@ -138,7 +137,7 @@ def published_file(dataset: str, name: str | None = None, timeout: float = 30.0)
     raise DataError(
         f"could not download the published {dataset} file {ref.repo_path} ({errors[-1] if errors else 'no URL'}); "
         f"offline, download it from https://github.com/wutong16/DistributionBalancedLoss elsewhere and pass "
-        f"--set split_file=PATH (or place it at {target})"
+        f"{setting('split_file', 'PATH')} (or place it at {target})"
     )
 
 
@@ -334,40 +333,16 @@ def read_class_split(path: str | Path, num_classes: int | None = None) -> dict[s
 # -- image-level label CSVs ------------------------------------------------------------------------
 
 
-def read_label_csv(path: str | Path, sep: str = " ") -> tuple[list[str], list[str], np.ndarray]:
-    """A CSV `image_id,labels` (labels separated by `sep`) -> (ids, sorted class names, labels [N, C])."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"label file {path} does not exist; give a CSV with columns image_id,labels")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"label file {path} is not a readable CSV ({exc}); give a UTF-8 CSV with columns image_id,labels") from None
-    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["image_id", "labels"]:
-        raise DataError(f"label file {path}: the header must be image_id,labels; fix the first line")
-    ids: list[str] = []
-    names: list[list[str]] = []
-    seen: set[str] = set()
-    for number, row in enumerate(rows[1:], start=2):
-        if not row or all(not c.strip() for c in row):
-            continue
-        if len(row) != 2 or not row[0].strip():
-            raise DataError(f"label file {path}, line {number}: expected 2 fields (image_id,labels), got {len(row)}; fix that line")
-        image_id = row[0].strip()
-        if image_id in seen:
-            raise DataError(f"label file {path}, line {number}: image {image_id!r} is listed twice; keep one line per image")
-        seen.add(image_id)
-        ids.append(image_id)
-        names.append([t for t in (s.strip() for s in row[1].split(sep if sep else None)) if t])
-    if not ids:
-        raise DataError(f"label file {path} has no rows; give a CSV with columns image_id,labels")
+def read_label_csv(path: str | Path, sep: str = " ", image_column: str = "", label_column: str = "",
+                   no_label: str = "No Finding") -> tuple[list[str], list[str], np.ndarray]:
+    """A label table (any format `--dataset csv` reads: `image_id,labels`, ChestX-ray14's
+    `Image Index,Finding Labels`, extra columns; `ltml_bench.data.label_table`) -> (ids, sorted
+    class names, labels [N, C])."""
+    from ltml_bench.data.label_table import multi_hot, read_label_table
+
+    ids, names = read_label_table(path, image_column, label_column, sep, no_label)
     classes = sorted({n for row in names for n in row})
-    index = {n: i for i, n in enumerate(classes)}
-    labels = np.zeros((len(ids), len(classes)), dtype=np.uint8)
-    for r, row in enumerate(names):
-        labels[r, [index[n] for n in row]] = 1
-    return ids, classes, labels
+    return ids, classes, multi_hot(names, classes)
 
 
 def group_sizes(counts: Sequence[int] | np.ndarray, head_min: int = 100, tail_below: int = 20) -> tuple[int, int, int]:

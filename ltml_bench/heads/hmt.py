@@ -1,4 +1,4 @@
-"""HMT-Net's group heads and loss (the seed paper; PROTOCOL.md section 6).
+"""HMT-Net's group heads and loss: the seed paper's method, step by step (the specification).
 
 1. Classes are split by training count: head n >= tau_h, middle tau_m <= n < tau_h, tail n < tau_m
    (tau_h = 100, tau_m = 20 by default, the benchmark's group rule).

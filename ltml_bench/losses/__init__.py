@@ -1,4 +1,4 @@
-"""Loss functions of the benchmark's methods (PROTOCOL.md section 5) and `create_loss`.
+"""Loss functions of the benchmark's methods (one page each in docs/methods/) and `create_loss`.
 
 Every loss is an `nn.Module` constructed as `Class(class_counts, num_samples, **hyperparameters)`
 (n_k = per-class TRAINING positive counts, N = number of training images) and called as

@@ -29,7 +29,7 @@ class LDAMLoss(MultiLabelLoss):
     (= C / n_k^(1/4) with max Delta = max_margin; n_k = 0 treated as 1); w_k = 1 until DRW is active, then
     w_k = c_k / mean(c), c_k = (1 - drw_beta) / (1 - drw_beta^n_k).
     Defaults: max_margin 0.5, scale 30 (LDAM's s), drw False, drw_beta 0.9999, drw_start_epoch 55 (the first
-    lr step of the 80-epoch recipe, PROTOCOL.md section 3).
+    lr step of the 80-epoch recipe, docs/protocol.md section 3.2).
     DRW control: `set_epoch(epoch)` (0-based index of the epoch about to start) sets
     `drw_active = drw and epoch >= drw_start_epoch`; a trainer may also set `drw_active` directly (the
     weights are applied whenever `drw_active` is True).

@@ -107,7 +107,22 @@ def plot_per_class_ap(ax: Any, series: dict[str, list[dict[str, Any]]]) -> None:
     ax.set_xlabel("training images of the class (log scale)")
     ax.set_ylabel("AP (%), mean over seeds")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(3, len(series)), frameon=False)
+    _legend_below(ax, -0.12, 3)
+
+
+LEGEND_WIDTH = 90  # characters per legend line: wider labels (long variant names) are wrapped
+
+
+def _legend_below(ax: Any, y: float, max_columns: int) -> None:
+    """The legend under the axes, its labels wrapped and its columns as many as fit the figure, so
+    that the layout never has to give up (no "layout not applied" warning)."""
+    import textwrap
+
+    handles, labels = ax.get_legend_handles_labels()
+    wrapped = [textwrap.fill(label, LEGEND_WIDTH) for label in labels]
+    widest = max((len(line) for label in wrapped for line in label.splitlines()), default=1)
+    columns = max(1, min(max_columns, len(labels), LEGEND_WIDTH // max(widest, 1)))
+    ax.legend(handles, wrapped, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, y), ncol=columns, frameon=False)
 
 
 def _series_colour(k: int, n: int) -> Any:
@@ -137,7 +152,7 @@ def plot_groups(ax: Any, series: dict[str, list[dict[str, Any]]]) -> None:
     ax.set_ylabel("mAP (%), mean ± std over seeds")
     ax.set_ylim(0, 100)
     ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(7, len(series)), frameon=False)
+    _legend_below(ax, -0.08, 7)
 
 
 def swept_params(records: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -251,13 +266,13 @@ class _Figures:
     def new(self, figsize: tuple[float, float]) -> tuple[Any, Any]:
         import matplotlib.pyplot as plt
 
-        return plt.subplots(figsize=figsize)
+        # constrained layout places titles, labels and legends without tight_layout's warnings
+        return plt.subplots(figsize=figsize, layout="constrained")
 
     def save(self, fig: Any, name: str) -> None:
         import matplotlib.pyplot as plt
 
         target = self.out / f"{_safe(name)}.{self.fmt}"
-        fig.tight_layout()
         fig.savefig(target, dpi=130, bbox_inches="tight")  # legends below the axes stay in the picture
         plt.close(fig)
         self.written.append(target)

@@ -202,7 +202,9 @@ def evaluate(dataset: str, scores: str | Path, settings: Mapping[str, Any] | Non
         rule = GroupRule(int(rule_values["head_min"]), int(rule_values["tail_below"]))
     except ValueError as exc:
         raise UserError(f"--set: {exc}") from None
-    bundle = spec.build(**options)
+    from ltml_bench.data.interface import build_bundle
+
+    bundle = build_bundle(spec, options)
     matrix = load_scores(scores, bundle.test.ids, bundle.class_names)
     counts = bundle.train.class_counts
     report = group_report(matrix, bundle.test.labels, counts, rule)

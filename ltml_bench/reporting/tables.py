@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ltml_bench.errors import UserError
+from ltml_bench.errors import UserError, option
 from ltml_bench.runs.records import LoadedRecord, SkippedRun, scan_runs
 
 COLUMNS = ("head", "middle", "tail", "all")
@@ -42,13 +42,13 @@ def collect_loaded(runs: str | Path, dataset: str | None = None) -> tuple[list[L
     """As `collect`, keeping each record's run folder (where its scores.npz lies)."""
     root = Path(runs)
     if not root.exists():
-        raise UserError(f"--runs {str(root)!r} does not exist; give the folder that `ltml-bench run --out` wrote to")
+        raise UserError(f"{option('--runs', 'runs', str(root))} does not exist; give the folder that `ltml-bench run --out` wrote to")
     if not root.is_dir():
-        raise UserError(f"--runs {str(root)!r} is not a folder")
+        raise UserError(f"{option('--runs', 'runs', str(root))} is not a folder")
     try:
         loaded, skipped = scan_runs(root)
     except PermissionError as exc:
-        raise UserError(f"--runs {str(root)!r} cannot be read ({exc.strerror}); check its permissions") from exc
+        raise UserError(f"{option('--runs', 'runs', str(root))} cannot be read ({exc.strerror}); check its permissions") from exc
     return [item for item in loaded if dataset is None or item.record.get("dataset") == dataset], skipped
 
 
@@ -108,7 +108,7 @@ def aggregate(records: list[dict[str, Any]], reported: bool = False, dataset: st
     return frame.sort_values(keys, ascending=ascending, na_position="last").reset_index(drop=True)
 
 
-# Where the published rows (`MethodSpec.reported`) come from, per dataset (PROTOCOL.md section 4).
+# Where the published rows (`MethodSpec.reported`) come from, per dataset (docs/protocol.md section 4.1).
 REPORTED_SOURCE = {
     "voc_lt": "HMT-Net paper, Table 1 (VOC-LT, ResNet-50)",
     "coco_lt": "HMT-Net paper, Table 2 (COCO-LT, ResNet-50)",

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ltml_bench.errors import UserError
+from ltml_bench.errors import UserError, option
 from ltml_bench.storage.files import atomic_write_bytes
 
 CHECKPOINT = "checkpoint.pt"
@@ -61,9 +61,9 @@ class Checkpoint:
         try:
             state = torch.load(self.path, map_location=self.device, weights_only=True)
         except Exception as exc:
-            raise UserError(f"--resume: checkpoint {self.path} is unreadable ({type(exc).__name__}); delete it to start over") from exc
+            raise UserError(f"{option('--resume', 'resume', True)}: checkpoint {self.path} is unreadable ({type(exc).__name__}); delete it to start over") from exc
         if not isinstance(state, dict) or state.get("config_key") != self.config_key:
-            raise UserError(f"--resume: checkpoint {self.path} was written by another configuration; delete it or resume with the original options")
+            raise UserError(f"{option('--resume', 'resume', True)}: checkpoint {self.path} was written by another configuration; delete it or resume with the original options")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if state.get("criterion"):

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.utils.deterministic  # noqa: F401  (seed_everything sets one of its flags)
 
-from ltml_bench.errors import UserError
+from ltml_bench.errors import UserError, option
 
 
 def resolve_device(name: str) -> torch.device:
@@ -16,9 +16,9 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError as exc:
-        raise UserError(f"--device {name!r}: not a device name (use auto, cpu, cuda or cuda:N)") from exc
+        raise UserError(f"{option('--device', 'device', name)}: not a device name (use auto, cpu, cuda or cuda:N)") from exc
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {name!r}: CUDA is not available on this machine; use --device cpu")
+        raise UserError(f"{option('--device', 'device', name)}: CUDA is not available on this machine; use {option('--device', 'device', 'cpu')}")
     return device
 
 

@@ -26,7 +26,7 @@ from torch import nn
 
 from ltml_bench.config import RunConfig
 from ltml_bench.data.interface import DatasetBundle
-from ltml_bench.errors import TrainingDiverged
+from ltml_bench.errors import TrainingDiverged, setting
 from ltml_bench.metrics import GroupRule, group_report
 from ltml_bench.metrics.intervals import BootstrapSettings, run_intervals
 from ltml_bench.runs.records import RESULT_FILE, build_record
@@ -38,7 +38,7 @@ from ltml_bench.training.devices import resolve_device, seed_everything
 from ltml_bench.training.execution import SingleProcess
 from ltml_bench.training.inputs import Loader, predict, prepare_images, to_device
 from ltml_bench.training.probe import as_probe_bundle
-from ltml_bench.training.schedule import augmentation_generator, batches, epoch_indices, lr_at
+from ltml_bench.training.schedule import augmentation_generator, batches, epoch_indices, lr_at, warn_about_recipe
 
 if TYPE_CHECKING:
     from ltml_bench.registry import MethodSpec
@@ -84,6 +84,8 @@ def _run(plan: Plan, ex: SingleProcess) -> dict[str, Any]:
     prepare_images(bundle, device, ex, plan.progress, log)
     train_loader = Loader(bundle.train.dataset, cfg.num_workers)
     check_head(parts.model, bundle, train_loader, device, plan.spec.name)
+    if ex.is_writer:  # one line per recipe problem (a warm-up longer than the training, tiny epochs, ...)
+        warn_about_recipe(cfg, len(batches(epoch_indices(cfg, bundle.train.labels, plan.config.seed, 0), cfg.batch_size)), len(bundle.train))
 
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = Checkpoint(plan.run_dir, plan.config.key(), device, log)
@@ -166,7 +168,7 @@ class FiniteGuard:
             value = loss.item() if bool(~torch.isfinite(loss)) else "not finite"
             raise TrainingDiverged(
                 f"method {self.method!r}: loss is {value} at epoch {epoch + 1}, {where}; "
-                f"lower the learning rate (--set lr=...) or check the method's hyper-parameters"
+                f"lower the learning rate ({setting('lr', '...')}) or check the method's hyper-parameters"
             )
 
 

@@ -1,7 +1,7 @@
 """The model every method trains: a timm backbone, the recipe's neck, and a method's head.
 
 backbone (any timm model, global-average pooled) -> neck: Linear(d, neck_dim) -> BatchNorm1d ->
-Dropout(p) (PROTOCOL.md section 3; `neck_dim=0` skips it) -> head. The default head is the
+Dropout(p) (docs/protocol.md section 3.2; `neck_dim=0` skips it) -> head. The default head is the
 recipe's classifier, Linear(neck_dim, C) with weight ~ N(0, 0.01) and bias 0. A method may supply
 another head: a module built as `Head(in_features, num_classes, class_counts=..., **params)` (plus
 `train_labels=` [N, C] and `class_names=` when its constructor names them) whose
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltml_bench.errors import UserError
+from ltml_bench.errors import UserError, command_line_names, option, setting
 
 
 class LinearHead(nn.Module):
@@ -90,7 +90,7 @@ def create_backbone(name: str, pretrained: bool, weights_file: str = "") -> nn.M
     if name not in timm.list_models() and name not in timm.list_models(pretrained=True):
         close = timm.list_models(f"*{name[:6]}*")[:5]
         hint = f" Close names: {', '.join(close)}." if close else ""
-        raise UserError(f"--backbone {name!r}: not a timm model.{hint} List them with: python -c \"import timm; print(timm.list_models())\"")
+        raise UserError(f"{option('--backbone', 'backbone', name)}: not a timm model.{hint} List them with: python -c \"import timm; print(timm.list_models())\"")
     kwargs: dict[str, Any] = {"num_classes": 0}
     if weights_file:
         path = Path(weights_file)
@@ -109,7 +109,8 @@ def create_backbone(name: str, pretrained: bool, weights_file: str = "") -> nn.M
         if pretrained and not weights_file:
             raise UserError(
                 f"could not load pretrained weights for {name!r} ({type(exc).__name__}); offline, download them once "
-                f"and pass --set weights_file=PATH (a .pth/.safetensors file), or train from scratch with --no-pretrained"
+                f"and pass {setting('weights_file', 'PATH')} (a .pth/.safetensors file), or train from scratch with "
+                f"{'--no-pretrained' if command_line_names() else 'pretrained=False'}"
             ) from exc
         raise
 
@@ -177,7 +178,7 @@ def build_model(
         if freeze_parameters(backbone, freeze_prefixes) == 0:
             message = f"freeze_prefixes={','.join(freeze_prefixes)} matched no parameter of {backbone_name!r}"
             if strict_freeze:
-                raise UserError(message + "; give prefixes of its parameter names or --set freeze_prefixes=none")
+                raise UserError(message + f"; give prefixes of its parameter names or {setting('freeze_prefixes', 'none')}")
             if warn is not None:
                 warn(message + " (the recipe's frozen stages do not apply to this backbone: nothing frozen)")
     width = int(getattr(backbone, "num_features"))

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from ltml_bench.data.interface import DatasetBundle, Split, load_batch
-from ltml_bench.errors import UserError
+from ltml_bench.errors import UserError, setting
 from ltml_bench.storage.cache import cache_dir
 from ltml_bench.storage.files import atomic_write_bytes
 from ltml_bench.storage.locks import file_lock
@@ -183,7 +183,7 @@ def as_probe_bundle(bundle: DatasetBundle, config: Any, device: torch.device, ex
     features (extracted on first use) that replaces the images, and the record's `probe` entry."""
     cfg = config.train
     if execution.distributed:
-        raise UserError("--protocol probe trains heads on cached features, which needs no second process: run it without torchrun")
+        raise UserError(f"{setting('protocol', 'probe')} trains heads on cached features, which needs no second process: run it without torchrun")
     prepare_images(bundle, device, execution, progress, log)
     pretrained = cfg.pretrained or bool(cfg.weights_file)
     identity = {"backbone": cfg.backbone, "pretrained": pretrained, "weights_file": file_identity(cfg.weights_file),

@@ -1,6 +1,6 @@
 """Epoch orders: plain shuffling and the class-aware sampler of the DB protocol.
 
-Class-aware re-sampling (PROTOCOL.md section 3, Shen et al. 2016 as used by Wu et al. 2020):
+Class-aware re-sampling (docs/protocol.md section 3.3, Shen et al. 2016 as used by Wu et al. 2020):
 draw a class from a shuffled cycle over classes (reshuffled after each full pass), then take the
 next `images_per_draw` (3) images from that class's own shuffled cyclic list (reshuffled after each
 pass; an image sits in the list of every class it carries). One epoch has

@@ -1,7 +1,8 @@
-"""An example ltml-bench plugin package: one method, a squared hinge loss on logits.
+"""An example ltml-bench plugin package: one method, a squared hinge loss on logits, and one
+dataset (`ltml_bench_example_plugin.dataset`, long-tailed stripes made in memory).
 
-Installed (`pip install ./examples/ltml-bench-example-plugin`), it is listed by `ltml-bench list`
-and runs with `ltml-bench run --method sq_hinge_example`. ltml-bench imports this module only
+Installed (`pip install ./examples/ltml-bench-example-plugin`), both are listed by `ltml-bench list`
+and run with `ltml-bench run --method sq_hinge_example --dataset stripes_example`. ltml-bench imports this module only
 when the method is used; the entry point names `sq_hinge_spec`, a function returning the spec.
 """
 
