@@ -27,7 +27,7 @@ from ltml_bench.errors import RegistryError, UserError
 BUILTIN_METHOD_MODULES: tuple[str, ...] = (
     "erm", "rw", "rs", "focal", "lsep", "ml_gcn", "ldam", "cb_focal", "circle", "db_focal", "asl", "zlpr", "balpoe", "hmt",
 )
-BUILTIN_DATASET_MODULES: tuple[str, ...] = ("synth_lt", "voc_lt", "coco_lt", "csv")
+BUILTIN_DATASET_MODULES: tuple[str, ...] = ("synth_lt", "synth_world", "voc_lt", "coco_lt", "csv")
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ class DatasetSpec:
     `recipe` holds harness defaults for this dataset (epochs, image size, backbone, ...);
     `recipe_resampled` overrides them when the method trains with the class-aware sampler.
     `options` are dataset-specific `--set` keys with their defaults (e.g. `data_root`).
+    `recipes` are named alternatives to both recipes, chosen with `--set recipe=NAME`.
     """
 
     name: str
@@ -87,6 +88,8 @@ class DatasetSpec:
     recipe: Mapping[str, Any] = field(default_factory=dict)
     recipe_resampled: Mapping[str, Any] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
+    # named alternatives to (recipe, recipe_resampled), chosen with `--set recipe=NAME`
+    recipes: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = field(default_factory=dict)
 
 
 T = TypeVar("T", MethodSpec, DatasetSpec)
