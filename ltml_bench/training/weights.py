@@ -42,7 +42,7 @@ class ShippedWeights:
 SHIPPED: dict[str, ShippedWeights] = {
     w.name: w
     for w in (
-        ShippedWeights("synth_world-test_resnet", "test_resnet", "PENDING"),
+        ShippedWeights("synth_world-test_resnet", "test_resnet", "d9a6acf8864e139fe73b7ee3ed7c7ac815e0d380f4c09e665a3f4b5d9faf142a"),
     )
 }
 
