@@ -87,3 +87,15 @@ def test_default_recipe_and_no_weights_keep_older_run_keys() -> None:
     assert "recipe" in cfg.identity()["train"]
     voc = resolve_config(get_method("erm"), get_dataset("voc_lt"), 0)
     assert "recipe" not in voc.identity()["train"] and "weights_sha256" not in voc.identity()["train"]
+
+
+def test_fresh_offline_run_json_shows_the_pretrained_weights_and_digest(tmp_path) -> None:
+    from conftest import cli
+
+    # any attempt to reach a hub would fail: the endpoint is a closed local port, no proxy
+    env = {"HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9", "HTTPS_PROXY": "", "https_proxy": ""}
+    result = cli("run", "--method", "erm", "--json", "--epochs", "1", "--out", str(tmp_path), env=env)
+    assert result.returncode == 0, result.stderr
+    train = json.loads(result.stdout)["config"]["train"]
+    assert train["pretrained"] and train["weights_file"] == "builtin:synth_world-test_resnet"
+    assert train["weights_sha256"] == SHIPPED["synth_world-test_resnet"].sha256
