@@ -12,6 +12,13 @@ the VOC-LT settings), which lands near the VOC-LT profile: about 1,100 images, g
 6 / 6 / 8 (5 / 7 / 8 for the default data_seed 0). The test set (2,000 images) is drawn from the natural distribution with a separate
 random stream; the generator checks that every class has test positives.
 
+Shapes and colours are the shared rendering primitives of `ltml_bench.data.synthetic` (synth_lt
+uses five of its shapes and four of its colour families, solid; `synth_world` uses them all).
+Recipe: the published fine-tuning recipe in miniature (`ltml_bench.recipes.SYNTH_LT_PRETRAINED`:
+timm's `test_resnet` pretrained on the separate world `synth_world`, shipped in the package and
+pinned by sha256; stem and first stage frozen, BatchNorm frozen; SGD lr 0.02; both schedules
+shortened by the same factor 0.4). `--set recipe=scratch` is the earlier from-scratch regime.
+
 Images are 32 x 32, generated once and cached (`$LTML_BENCH_CACHE`, default
 `~/.cache/ltml-bench/synth_lt`) as a compressed .npz written atomically.
 """
@@ -24,14 +31,18 @@ import numpy as np
 
 from ltml_bench.data import DatasetBundle, Split, TensorImages, cache_dir, cached_arrays
 from ltml_bench.data.pareto import pareto_subset
+from ltml_bench.data.synthetic import FAMILIES as ALL_FAMILIES
+from ltml_bench.data.synthetic import FAMILY_RGB as ALL_FAMILY_RGB
+from ltml_bench.data.synthetic import SYNTH_LT_SHAPES, shape_mask
+from ltml_bench.recipes import SYNTH_LT_PRETRAINED, SYNTH_LT_PRETRAINED_RESAMPLED, SYNTH_LT_SCRATCH, SYNTH_LT_SCRATCH_RESAMPLED
 from ltml_bench.registry import DATASETS, DatasetSpec
 
 GENERATOR_VERSION = 2
 IMAGE_SIZE = 32
-SHAPES = ("block", "ring", "plus", "cross", "bars")
+SHAPES = SYNTH_LT_SHAPES
 NUM_SHAPES = len(SHAPES)
-FAMILIES = ("red", "green", "blue", "yellow")
-FAMILY_RGB = np.array([[0.85, 0.2, 0.15], [0.2, 0.75, 0.25], [0.2, 0.35, 0.9], [0.9, 0.8, 0.2]])
+FAMILIES = ALL_FAMILIES[:4]
+FAMILY_RGB = ALL_FAMILY_RGB[:4]
 CLASS_NAMES = [f"{family}_{shape}" for family in FAMILIES for shape in SHAPES]
 CLASS_NAMES[0] = "walker"  # the person-like class that co-occurs with everything
 NUM_CLASSES = len(CLASS_NAMES)
@@ -65,27 +76,6 @@ def _draw_labels(rng: np.random.Generator, n: int, prior: np.ndarray, probs: np.
     return labels.astype(np.uint8)
 
 
-def _shape_mask(shape: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    c = (size - 1) / 2.0
-    dy, dx = yy - c, xx - c
-    r = np.sqrt(dx**2 + dy**2)
-    half = size / 2.0
-    name = SHAPES[shape]
-    if name == "block":
-        return np.ones((size, size), bool)
-    if name == "ring":
-        return (r <= half) & (r >= half * 0.5)
-    if name == "plus":
-        w = max(1.0, size / 6)
-        return (np.abs(dx) <= w) | (np.abs(dy) <= w)
-    if name == "cross":
-        w = max(1.0, size / 6)
-        return (np.abs(dx - dy) <= w) | (np.abs(dx + dy) <= w)
-    # bars: horizontal stripes two pixels wide
-    return (yy.astype(int) // 2) % 2 == 0
-
-
 def _class_colour(cls: int, rng: np.random.Generator) -> np.ndarray:
     """The class's colour family, jittered per object."""
     return np.clip(FAMILY_RGB[cls // NUM_SHAPES] + rng.normal(0, 0.08, size=3), 0, 1)
@@ -103,7 +93,7 @@ def _render(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         rng.shuffle(items)
         for cls, real in items:
             size = int(rng.integers(9, 16))
-            mask = _shape_mask(cls % NUM_SHAPES, size, rng)
+            mask = shape_mask(cls % NUM_SHAPES, size)
             y0 = int(rng.integers(0, s - size + 1))
             x0 = int(rng.integers(0, s - size + 1))
             if real:
@@ -161,20 +151,11 @@ SPEC = DATASETS.register(
     DatasetSpec(
         name="synth_lt",
         title="synth-LT",
-        summary="embedded synthetic long-tailed multi-label set: 20 classes, ~1,100 train / 2,000 test, 32 px",
+        summary="embedded synthetic long-tailed multi-label set: 20 classes, ~1,300 train / 2,000 test, 32 px, backbone pretrained on synth_world",
         build=build,
-        recipe={
-            "backbone": "test_resnet",
-            "pretrained": False,
-            "image_size": IMAGE_SIZE,
-            "epochs": 30,
-            "lr_steps": (20, 27),
-            "batch_size": 32,
-            "lr": 0.1,
-            "warmup_iters": 100,
-            "neck_dim": 64,
-        },
-        recipe_resampled={"epochs": 10, "lr_steps": (7, 9)},
+        recipe=SYNTH_LT_PRETRAINED,
+        recipe_resampled=SYNTH_LT_PRETRAINED_RESAMPLED,
+        recipes={"scratch": (SYNTH_LT_SCRATCH, SYNTH_LT_SCRATCH_RESAMPLED)},
         options={"data_seed": 0},
     ),
     origin="builtin",

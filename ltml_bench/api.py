@@ -39,10 +39,13 @@ def resolve_config(
     sampler = method.sampler or "shuffle"
     if "sampler" in settings:
         sampler = str(settings["sampler"])
-    train_values: dict[str, Any] = dict(dataset.recipe)
+    recipe_name = str(settings.pop("recipe", "default"))
+    recipe, recipe_resampled = _named_recipe(dataset, recipe_name)
+    train_values: dict[str, Any] = dict(recipe)
     if sampler == "class_aware":
-        train_values.update(dataset.recipe_resampled)
+        train_values.update(recipe_resampled)
     train_values["sampler"] = sampler
+    train_values["recipe"] = recipe_name
     overrides: dict[str, Any] = {}
     explicit = {"epochs": epochs, "backbone": backbone, "device": device, "pretrained": pretrained}
     for key, value in explicit.items():
@@ -69,14 +72,52 @@ def resolve_config(
     for key in list(train_values):
         if key not in TRAIN_FIELDS:
             raise ConfigError(f"dataset {dataset.name!r} recipe sets unknown harness key {key!r}")
+    if recipe_name != "default":
+        overrides["recipe"] = recipe_name
     train = dataclasses.replace(base, **train_values)
     if isinstance(train.lr_steps, list):
         train.lr_steps = tuple(train.lr_steps)
+    _settle_weights(train, overrides)
     train.validate()
     return RunConfig(
         method=method.name, dataset=dataset.name, seed=int(seed), train=train,
         loss_params=loss_params, head_params=head_params, dataset_options=dataset_options, overrides=overrides,
     )
+
+
+def _named_recipe(dataset: DatasetSpec, name: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """The dataset's (recipe, recipe_resampled), or the named alternative `--set recipe=NAME`."""
+    if name == "default":
+        return dataset.recipe, dataset.recipe_resampled
+    if name not in dataset.recipes:
+        names = ", ".join(["default", *sorted(dataset.recipes)])
+        raise ConfigError(f"--set recipe={name}: dataset {dataset.name!r} has no recipe of that name; its recipes: {names}")
+    return dataset.recipes[name]
+
+
+def _settle_weights(train: TrainConfig, overrides: Mapping[str, Any]) -> None:
+    """Make the recipe's pretrained weights agree with what the user chose, and pin them by sha256.
+
+    A recipe's shipped weights (`builtin:NAME`) fit one backbone: with `--no-pretrained` or another
+    `--backbone` they fall away (the other backbone then trains from scratch unless `--pretrained`
+    is given). Freezing stages and BatchNorm belongs to fine-tuning pretrained weights, so a backbone
+    left without weights trains all of its layers, unless `freeze_prefixes` / `frozen_bn` are set
+    explicitly. A weights file, shipped or not, is recorded with its sha256 (`weights_sha256`).
+    """
+    from ltml_bench.training.weights import resolve_weights, shipped
+
+    if train.weights_file and "weights_file" not in overrides:
+        entry = shipped(train.weights_file)
+        if not train.pretrained or (entry is not None and entry.backbone != train.backbone):
+            train.weights_file = ""
+            if "pretrained" not in overrides:
+                train.pretrained = False
+    if not train.pretrained and not train.weights_file:
+        if "freeze_prefixes" not in overrides:
+            train.freeze_prefixes = ()
+        if "frozen_bn" not in overrides:
+            train.frozen_bn = False
+    train.weights_sha256 = resolve_weights(train.weights_file)[1] if train.weights_file else ""
 
 
 def run(

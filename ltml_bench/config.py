@@ -27,7 +27,9 @@ class TrainConfig:
 
     backbone: str = "resnet50"
     pretrained: bool = True
-    weights_file: str = ""  # a local checkpoint for offline use ("" = timm's default source)
+    weights_file: str = ""  # a local checkpoint for offline use ("" = timm's default source; builtin:NAME = shipped weights)
+    weights_sha256: str = ""  # the sha256 of weights_file, filled in when the run is resolved
+    recipe: str = "default"  # the dataset's recipe, or one of its named alternatives (e.g. synth_lt's "scratch")
     image_size: int = 224
     neck_dim: int = 256  # 0 = no neck: the head sees the pooled backbone feature
     dropout: float = 0.5
@@ -206,6 +208,9 @@ class RunConfig:
             payload["train"].pop(name, None)
         if payload["train"].get("protocol") == "finetune":  # the default protocol keeps the keys of runs made before the field existed
             payload["train"].pop("protocol")
+        for name, default in (("recipe", "default"), ("weights_sha256", "")):  # likewise
+            if payload["train"].get(name) == default:
+                payload["train"].pop(name)
         return payload
 
     def key(self) -> str:

@@ -30,7 +30,7 @@ from ltml_bench.errors import RegistryError, UserError, command_line_names
 BUILTIN_METHOD_MODULES: tuple[str, ...] = (
     "erm", "rw", "rs", "focal", "lsep", "ml_gcn", "ldam", "cb_focal", "circle", "db_focal", "asl", "zlpr", "balpoe", "hmt",
 )
-BUILTIN_DATASET_MODULES: tuple[str, ...] = ("synth_lt", "voc_lt", "coco_lt", "csv")
+BUILTIN_DATASET_MODULES: tuple[str, ...] = ("synth_lt", "synth_world", "voc_lt", "coco_lt", "csv")
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,8 @@ class DatasetSpec:
         options: the dataset's own `--set` keys with their defaults (e.g. `{"data_root": ""}`);
             the defaults' types are what `--set` values are parsed to. `data_root`, if present,
             is what `--data-root` sets.
+        recipes: named alternatives to (`recipe`, `recipe_resampled`), chosen with
+            `--set recipe=NAME` (synth_lt: `scratch`, its former from-scratch regime).
     """
 
     name: str
@@ -114,6 +116,8 @@ class DatasetSpec:
     recipe: Mapping[str, Any] = field(default_factory=dict)
     recipe_resampled: Mapping[str, Any] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
+    # named alternatives to (recipe, recipe_resampled), chosen with `--set recipe=NAME`
+    recipes: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_build_signature(self.name, self.build, self.options)

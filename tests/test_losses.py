@@ -126,11 +126,31 @@ def test_erm_matches_sklearn_log_loss_and_naive_gradient():
 
 @pytest.mark.parametrize("power", [0.5, 1.0])
 def test_rw_matches_naive_weighted_bce(power):
+    # the reference code's raw weights (ResampleLoss, reweight_func="sqrt_inv", no weight_norm)
+    w = [(N / n) ** power for n in COUNTS]
+    got = ours(ReweightedBCELoss(COUNTS, N, power=power), LOGITS)
+    assert_close(got, reference(lambda x, y: loop_mean(lambda b, k, z, t: w[k] * bce(z, t), x, y), LOGITS))
+
+
+def test_rw_default_weights_are_raw_sqrt_inverse_frequency():
+    loss = ReweightedBCELoss(COUNTS, N)
+    want = torch.tensor([math.sqrt(600 / 500), math.sqrt(10.0), math.sqrt(75.0), math.sqrt(300.0)])
+    torch.testing.assert_close(loss.class_weight, want.float())
+    assert loss.class_weight.mean().item() > 7.0  # several times ERM's loss scale, as in the reference
+
+
+@pytest.mark.parametrize("power", [0.5, 1.0])
+def test_rw_mean_normalisation_option(power):
     raw = [(N / n) ** power for n in COUNTS]
     w = [r / (sum(raw) / len(raw)) for r in raw]
     assert sum(w) / len(w) == pytest.approx(1.0)
-    got = ours(ReweightedBCELoss(COUNTS, N, power=power), LOGITS)
+    got = ours(ReweightedBCELoss(COUNTS, N, power=power, normalize="mean"), LOGITS)
     assert_close(got, reference(lambda x, y: loop_mean(lambda b, k, z, t: w[k] * bce(z, t), x, y), LOGITS))
+
+
+def test_rw_rejects_unknown_normalisation():
+    with pytest.raises(ConfigError, match="normalize"):
+        ReweightedBCELoss(COUNTS, N, normalize="max")
 
 
 def test_rw_power_zero_is_erm():

@@ -1,5 +1,5 @@
 """The `ltml-bench` command line: a thin layer over `ltml_bench.api` and the reporting modules,
-one module per command (`run`, `table`, `compare`, `evaluate`, `plot`, `docs`, `sweep`, `bench`, `list_cmd`,
+one module per command (`run`, `pretrain`, `table`, `compare`, `evaluate`, `plot`, `docs`, `sweep`, `bench`, `list_cmd`,
 `data`).
 
 Data goes to stdout, progress and logs to stderr. Bad input (`UserError`) prints one line and
@@ -14,7 +14,7 @@ import sys
 import warnings
 from typing import Optional
 
-from ltml_bench.cli import bench, compare, docs, evaluate, list_cmd, plot, run, sweep, table  # noqa: F401  (each registers its command)
+from ltml_bench.cli import bench, compare, docs, evaluate, list_cmd, plot, pretrain, run, sweep, table  # noqa: F401  (each registers its command)
 from ltml_bench.cli import new, show  # noqa: F401  (each registers its command)
 from ltml_bench.cli.common import app, err
 from ltml_bench.cli.data import data_app

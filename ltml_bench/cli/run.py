@@ -97,7 +97,7 @@ def _run_one(api_run: Any, method: str, dataset: str, seed: int, settings: dict[
 
 def _json_summary(record: dict[str, Any]) -> dict[str, Any]:
     keys = ("method", "dataset", "seed", "variant", "map", "groups", "group_rule", "class_names", "per_class_ap",
-            "classes_without_test_positives", "train_seconds", "config_key")
+            "classes_without_test_positives", "train_seconds", "config_key", "config")
     summary = {k: record.get(k) for k in keys}
     summary["reused"] = bool(record.get("reused", False))
     return summary

@@ -407,19 +407,23 @@ def leaderboard_markdown(frame: Any, dataset: str, runs: str, records: list[dict
         if any(str(r.get("env", {}).get("device", "")).startswith("cpu") for r in records):
             lines.append("A CPU run repeats bit for bit with the same number of torch threads; another thread count "
                          "changes the order of floating-point sums and, after training, the numbers by about a seed's spread.")
+    from ltml_bench.reporting.agreement import agreement_markdown
+
+    agreement = agreement_markdown(frame) if records and not frame.empty else ""
     probe = frame["protocol"] == "probe" if "protocol" in frame.columns else None
     if probe is None or not probe.any():
-        lines += ["", to_markdown(frame, reported=True)]
+        lines += ["", to_markdown(frame, reported=True)] + ([agreement] if agreement else [])
         return "\n".join(lines)
     finetune = frame[~probe].reset_index(drop=True)
     scratch = [r for r in records if protocol_of(r) == "probe" and not r.get("config", {}).get("train", {}).get("pretrained", True)
                and not r.get("config", {}).get("train", {}).get("weights_file")]
     random_note = (" Here the backbone is not pretrained (the dataset's recipe trains it from scratch), so the probe reads "
                    "the features of a randomly initialised network: a comparison of heads and losses on fixed features, "
-                   "not of representations.") if scratch else ""
+                   "not of representations.") if scratch else _pretrained_note(records)
     lines += [
         "", "## Fine-tuning (the published protocol)", "",
         to_markdown(finetune, reported=True) if not finetune.empty else "No fine-tuning runs yet.\n",
+        *([agreement] if agreement else []),
         "## Linear probe (`--protocol probe`)", "",
         "The backbone is frozen and its features are extracted once; each method trains only its neck and head on them "
         "(same recipe otherwise). A separate track: not comparable with fine-tuning or with the published numbers."
@@ -427,3 +431,13 @@ def leaderboard_markdown(frame: Any, dataset: str, runs: str, records: list[dict
         to_markdown(frame[probe].reset_index(drop=True), reported=False),
     ]
     return "\n".join(lines)
+
+
+def _pretrained_note(records: list[dict[str, Any]]) -> str:
+    """What the probe's features are, when its backbones are pretrained weights files."""
+    weights = sorted({(str(t.get("weights_file")), str(t.get("weights_sha256", ""))[:12]) for t in
+                      (r.get("config", {}).get("train", {}) for r in records if protocol_of(r) == "probe") if t.get("weights_file")})
+    if not weights:
+        return ""
+    named = ", ".join(f"`{w}`" + (f" (sha256 {d}...)" if d else "") for w, d in weights)
+    return f" Here the backbone is pretrained: the probe reads the frozen features of {named}."

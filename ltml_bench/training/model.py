@@ -93,9 +93,11 @@ def create_backbone(name: str, pretrained: bool, weights_file: str = "") -> nn.M
         raise UserError(f"{option('--backbone', 'backbone', name)}: not a timm model.{hint} List them with: python -c \"import timm; print(timm.list_models())\"")
     kwargs: dict[str, Any] = {"num_classes": 0}
     if weights_file:
-        path = Path(weights_file)
-        if not path.is_file():
-            raise UserError(f"weights_file {weights_file!r} does not exist; give the path of a downloaded timm/torchvision checkpoint")
+        from ltml_bench.training.weights import resolve_weights
+
+        path, _ = resolve_weights(weights_file)
+        if path.suffix == ".safetensors":
+            return _backbone_from_safetensors(name, path)
         kwargs["pretrained"] = True
         kwargs["pretrained_cfg_overlay"] = {"file": str(path)}
     else:
@@ -113,6 +115,24 @@ def create_backbone(name: str, pretrained: bool, weights_file: str = "") -> nn.M
                 f"{'--no-pretrained' if command_line_names() else 'pretrained=False'}"
             ) from exc
         raise
+
+
+def _backbone_from_safetensors(name: str, path: Path) -> nn.Module:
+    """A timm model without classifier whose state_dict is read from a safetensors file (strict:
+    every tensor of the model present with its shape, nothing extra)."""
+    import timm
+
+    from ltml_bench.training.weights import load_state
+
+    model = timm.create_model(name, pretrained=False, num_classes=0)
+    state = load_state(path)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"weights file {path} does not fit backbone {name!r} ({first[:160]}); "
+                        f"give weights pretrained for {name!r} (ltml-bench pretrain --backbone {name})") from exc
+    return model
 
 
 class LTMLModel(nn.Module):

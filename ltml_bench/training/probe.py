@@ -76,6 +76,10 @@ def file_identity(path: str) -> str:
     """"path:size:mtime" of a weights file ("" for none): a changed file means new features."""
     if not path:
         return ""
+    from ltml_bench.training.weights import resolve_weights, shipped
+
+    if shipped(path) is not None:  # shipped weights: their name and pinned digest
+        return f"{path}:{resolve_weights(path)[1]}"
     st = os.stat(path)
     return f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
 
