@@ -36,7 +36,9 @@ class Resampler:
     """Loads runs' scores and evaluates them on the shared resamples of `settings`.
 
     Resample counts are made once per test-set size; rebuilt test labels once per dataset and
-    options; each run's resampled group mAPs once per run folder.
+    options; each run's resampled group mAPs once per run folder, and kept in the cache folder
+    (`$LTML_BENCH_CACHE/intervals/`, keyed by the scores file's content, the groups and the
+    resamples), so a second `table` or `compare` reads them back.
     """
 
     def __init__(self, settings: BootstrapSettings) -> None:
@@ -55,13 +57,41 @@ class Resampler:
     def samples(self, item: LoadedRecord) -> RunSamples:
         """The run's samples, or a `UserError` naming the folder and what is missing."""
         if item.path not in self._runs:
-            scores, labels = self.arrays(item)
             record = item.record
             groups = {g: [int(i) for i in record.get("groups", {}).get(g, [])] for g in INTERVAL_GROUPS[:3]}
-            maps = resampled_group_maps(scores, labels, groups, self.counts(scores.shape[0]))
             point = {g: record["map"].get(g) for g in INTERVAL_GROUPS}
-            self._runs[item.path] = RunSamples(int(record["seed"]), point, maps)
+            self._runs[item.path] = RunSamples(int(record["seed"]), point, self._cached_maps(item, groups))
         return self._runs[item.path]
+
+    def _cached_maps(self, item: LoadedRecord, groups: dict[str, list[int]]) -> dict[str, np.ndarray]:
+        """The run's resampled group mAPs, from the cache folder when this scores.npz (by content),
+        these groups and these resamples were evaluated before; else computed and stored there."""
+        import hashlib
+
+        from ltml_bench.storage.cache import cache_dir, cached_arrays, stable_hash
+
+        try:
+            digest = hashlib.sha256((item.path / SCORES_FILE).read_bytes()).hexdigest()
+        except OSError:
+            digest = ""
+        settings = self.settings
+
+        def make() -> dict[str, np.ndarray]:
+            scores, labels = self.arrays(item)
+            return resampled_group_maps(scores, labels, groups, self.counts(scores.shape[0]))
+
+        if not digest:
+            return make()  # arrays() names the problem
+        key = stable_hash("resampled-group-maps-1", digest, settings.resamples, settings.seed, sorted(groups.items()))
+        target = cache_dir() / "intervals" / f"{key}.npz"
+        try:
+            maps = cached_arrays(target, make)
+        except OSError:  # a read-only cache folder: compute, keep nothing
+            maps = make()
+        if set(maps) != {*INTERVAL_GROUPS} or any(v.shape != (settings.resamples,) for v in maps.values()):
+            target.unlink(missing_ok=True)  # not what this key stores: never trusted
+            maps = make()
+        return maps
 
     def arrays(self, item: LoadedRecord) -> tuple[np.ndarray, np.ndarray]:
         """(scores [N, C], labels [N, C] bool) of a run folder."""
