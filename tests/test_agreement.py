@@ -68,3 +68,11 @@ def test_table_write_adds_the_section(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "lb" / "synth_lt.md").read_text()
     assert "## Agreement with the published tables" in text and "| COCO-LT | 3 |" in text
+
+
+def test_probe_text_names_pretrained_weights_instead_of_random_features() -> None:
+    probe = _record("erm", "ERM", 30.0, protocol="probe")
+    probe["config"]["train"].update({"pretrained": True, "weights_file": "builtin:synth_world-test_resnet", "weights_sha256": "ab" * 32})
+    text = report.leaderboard_markdown(report.aggregate(FIXTURE[:3] + [probe]), "synth_lt", "runs", FIXTURE[:3] + [probe])
+    assert "Here the backbone is pretrained: the probe reads the frozen features of `builtin:synth_world-test_resnet`" in text
+    assert "randomly initialised" not in text

@@ -99,3 +99,21 @@ def test_fresh_offline_run_json_shows_the_pretrained_weights_and_digest(tmp_path
     train = json.loads(result.stdout)["config"]["train"]
     assert train["pretrained"] and train["weights_file"] == "builtin:synth_world-test_resnet"
     assert train["weights_sha256"] == SHIPPED["synth_world-test_resnet"].sha256
+
+
+def test_probe_reads_the_shipped_pretrained_features(tmp_path, one_torch_thread) -> None:
+    import numpy as np
+    import torch
+
+    from ltml_bench import api
+    from ltml_bench.training.model import create_backbone
+
+    record = api.run("erm", "synth_lt", 0, settings={"protocol": "probe", "batch_size": "64"}, epochs=1, out=tmp_path)
+    assert record["config"]["train"]["weights_sha256"] == SHIPPED["synth_world-test_resnet"].sha256
+    bundle = LT.build()
+    x, _ = bundle.test.dataset.get_batch(np.arange(4), train=False)
+    pretrained = create_backbone("test_resnet", False, "builtin:synth_world-test_resnet").eval()
+    random = create_backbone("test_resnet", False).eval()
+    with torch.no_grad():
+        assert not torch.allclose(pretrained(x), random(x))  # the weights are really loaded
+    assert record["probe"]  # features extracted from that backbone (tests/test_probe.py checks the cache itself)
