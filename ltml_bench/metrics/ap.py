@@ -68,7 +68,9 @@ def _as_matrices(scores: Any, targets: Any) -> tuple[Any, Any]:
         raise ValueError(f"scores {tuple(s.shape)} and targets {tuple(y.shape)} must both be [N, C]")
     if not s.is_floating_point():
         s = s.to(torch.float64)
-    return s, (y != 0).to(s.device)  # one byte per entry; its blocks transpose cheaply
+    if y.dtype != torch.bool:
+        y = y != 0  # one byte per entry: its blocks transpose cheaply
+    return s, y.to(s.device)
 
 
 def _as_weights(sample_weight: Any, n: int, classes: int, device: Any) -> Any:
@@ -117,11 +119,12 @@ def _ap_block(s: Any, y: Any, w: Any, out: Any) -> None:
     if bool(torch.isnan(vals[:, 0]).any()):  # torch sorts NaN above everything
         raise ValueError("scores contain NaN: average precision needs a score for every image")
     ys = torch.gather(y.t().contiguous(), 1, order)
-    is_last = torch.ones_like(ys)
-    torch.ne(vals[:, :-1], vals[:, 1:], out=is_last[:, :-1])
+    tied = torch.empty_like(ys)
+    torch.eq(vals[:, :-1], vals[:, 1:], out=tied[:, :-1])
+    tied[:, -1] = False
     del vals
-    pos = _Positives(ys, is_last)
-    del ys, is_last
+    pos = _Positives(ys, tied)
+    del ys, tied
     if w is None:
         out[0] = pos.average_precision(None, None).squeeze(1)
         return
@@ -138,26 +141,36 @@ class _Positives:
     """The positives of a sorted block: where they are, and where the run of tied scores holding
     each one ends (its precision is read there, as scikit-learn does)."""
 
-    def __init__(self, ys: Any, is_last: Any) -> None:
+    def __init__(self, ys: Any, tied: Any) -> None:
+        """`ys`: sorted targets, bool [k, N]; `tied`: bool [k, N], True where the next score in the
+        row is equal (never at a row's last index)."""
         import torch
 
-        k, n = ys.shape
-        index = torch.int32 if k * n < 2**31 else torch.int64
+        n = ys.shape[1]
         self.flat = torch.nonzero(ys.flatten()).squeeze(1)  # grouped by class, by rank inside a class
         self.count = ys.sum(1, dtype=torch.int64)  # [k]
         self.start = torch.cumsum(self.count, 0) - self.count  # first positive of each class in `flat`
-        self.row = torch.div(self.flat, n, rounding_mode="floor")
-        if bool(is_last.all()):  # no ties: every positive is its own run end
-            self.end = self.flat
-            self.upto = torch.arange(1, self.flat.numel() + 1, device=ys.device)
-        else:  # the run end of a positive: the next index that is a run end (each row's last index is one)
-            last = is_last.flatten()
-            ends_upto = torch.cumsum(last, 0, dtype=index)  # run ends at or before each index
-            ends = torch.nonzero(last).squeeze(1)
-            self.end = ends[(ends_upto[self.flat] - last[self.flat].to(index)).long()]
-            del ends_upto, ends
-            self.upto = torch.cumsum(ys.flatten(), 0, dtype=index)[self.end].long()  # positives at or before it
+        self.row = torch.repeat_interleave(torch.arange(ys.shape[0], device=ys.device), self.count)
+        self.end = self.flat.clone()  # without ties every positive is its own run end
+        self.upto = torch.arange(1, self.flat.numel() + 1, device=ys.device)  # positives at or before the end
+        self._move_tied_ends(torch.nonzero(tied.flatten()).squeeze(1))
         self.rank = self.end - self.row * n + 1  # images at or above the run end (unweighted)
+
+    def _move_tied_ends(self, tied: Any) -> None:
+        """Positives followed by a tie: their run ends one past the last index of their group of
+        consecutive tied indices (sparse work: only tied indices are visited)."""
+        import torch
+
+        m = tied.numel()
+        if m == 0:
+            return
+        group_last = torch.nonzero(tied[1:] != tied[:-1] + 1).squeeze(1)
+        group_last = torch.cat([group_last, group_last.new_full((1,), m - 1)])
+        run_end = tied[group_last[torch.searchsorted(group_last, torch.arange(m, device=tied.device))]] + 1
+        at = torch.searchsorted(tied, self.flat).clamp_(max=m - 1)
+        hit = tied[at] == self.flat
+        self.end[hit] = run_end[at[hit]]
+        self.upto[hit] = torch.searchsorted(self.flat, self.end[hit], right=True)
 
     def average_precision(self, weight: Any, cum_weight: Any) -> Any:
         """AP [k, r]: `weight` [P, r] of each positive, `cum_weight` [P, r] the cumulative weight
