@@ -75,7 +75,7 @@ def test_many_blocks_of_classes_give_the_same_values(monkeypatch: pytest.MonkeyP
 
     scores, targets = long_tailed(200, 30, seed=5, decimals=1)
     whole = average_precision(scores, targets)
-    monkeypatch.setitem(kernel._BLOCK_ELEMENTS, "cpu", 450)  # 2 classes per block, resamples one by one
+    monkeypatch.setitem(kernel._BLOCK_ELEMENTS, "cpu", 450)  # 2 classes per block, resamples in chunks of 2
     np.testing.assert_array_equal(average_precision(scores, targets).numpy(), whole.numpy())
     counts = np.random.default_rng(0).integers(0, 3, size=(3, 200))
     np.testing.assert_allclose(average_precision(scores, targets, counts).numpy(),
