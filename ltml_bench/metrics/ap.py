@@ -108,6 +108,27 @@ def _block_width(n: int, c: int, device: Any) -> int:
     return max(1, min(-(-c // _MIN_BLOCKS), budget // max(n, 1)))
 
 
+_KEY_TYPES = {2: "int16", 4: "int32", 8: "int64"}
+
+
+def _sort_keys(s: Any) -> Any:
+    """Integers that order (and tie) exactly as the float scores `s` (a copy: modified in place).
+
+    The float's bits read as a signed integer order non-negative floats; for negative ones all
+    bits but the sign are flipped. -0.0 is first made +0.0 (the two are equal scores), and NaN is
+    refused. Integer sorts are markedly faster than float sorts in torch (no NaN-aware compare).
+    """
+    import torch
+
+    bits = s.add_(0.0).view(getattr(torch, _KEY_TYPES[s.element_size()]))
+    top = torch.iinfo(bits.dtype).max
+    inf_key = int(torch.tensor(float("inf"), dtype=s.dtype).view(bits.dtype))
+    keys = torch.where(bits < 0, bits ^ top, bits)
+    if bool(((keys > inf_key) | (keys < -inf_key - 1)).any()):
+        raise ValueError("scores contain NaN: average precision needs a score for every image")
+    return keys
+
+
 def _ap_block(s: Any, y: Any, w: Any, out: Any) -> None:
     """AP of one block of classes (scores and targets [N, k]) into `out` [R, k].
 
@@ -118,9 +139,7 @@ def _ap_block(s: Any, y: Any, w: Any, out: Any) -> None:
     import torch
 
     n = s.shape[0]
-    vals, order = torch.sort(s.t().contiguous(), dim=1, descending=True)  # [k, N]
-    if bool(torch.isnan(vals[:, 0]).any()):  # torch sorts NaN above everything
-        raise ValueError("scores contain NaN: average precision needs a score for every image")
+    vals, order = torch.sort(_sort_keys(s.t().clone(memory_format=torch.contiguous_format)), dim=1, descending=True)  # [k, N]
     ys = torch.gather(y.t().contiguous(), 1, order)
     tied = torch.empty_like(ys)
     torch.eq(vals[:, :-1], vals[:, 1:], out=tied[:, :-1])
