@@ -149,6 +149,7 @@ def test_empty_inputs() -> None:
     assert average_precision(np.zeros((5, 0)), np.zeros((5, 0))).shape == (0,)
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_path_equals_cpu() -> None:
     scores, targets = long_tailed(500, 12, seed=9, decimals=2)
