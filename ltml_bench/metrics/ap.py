@@ -4,13 +4,15 @@ AP is the non-interpolated definition of `sklearn.metrics.average_precision_scor
 AP = sum_n (R_n - R_{n-1}) P_n over the distinct score thresholds (tied scores form one
 threshold, whose precision is read at the last index of the run of ties).
 
-The cost is one sort of the score matrix plus linear work, on CPU and CUDA alike (torch only):
-the scores are sorted along the images for a block of classes at once (`torch.sort` of a
-[classes, N] slab), the targets (and weights) are gathered in that order, and cumulative
-true-positive and total weights give the precision at every position. The classes are processed
-in a few blocks (at most four on small matrices, more when a block would pass
-`_BLOCK_ELEMENTS`), so the temporaries stay a fraction of the score matrix; there is no Python
-loop over single classes. Weighted AP and bootstrap resamples reuse the block's one sort.
+The cost is one sort of the score matrix plus linear work, on CPU and CUDA alike (torch only).
+The classes are processed in a few blocks (at least `_MIN_BLOCKS`, each at most `_BLOCK_ELEMENTS`
+scores), so the temporaries stay a fraction of the score matrix; there is no Python loop over
+single classes. Per block: `torch.sort` of the transposed [classes, N] slab along the images,
+the targets gathered in that order, a comparison of neighbours for ties, and scans for the
+positives and the tied indices. Everything else visits only the positives (`_Positives`): the
+end of each positive's run of tied scores, the positives counted up to it, and a per-class sum of
+the precisions. Weighted AP and bootstrap resamples reuse the block's one sort: the weights are
+gathered in sorted order and cumulated along the images, one chunk of resamples at a time.
 
 A class without positives (or without positive weight) in the evaluated set has undefined AP
 (NaN): it is counted and reported, and left out of the means it cannot enter.
@@ -20,10 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
-# elements of one block of classes ([classes, N] slab): bounds the temporaries (about 30 bytes
-# per element of a block: sorted scores, int64 order, gathered targets, counts, contributions)
+# scores in one block of classes ([classes, N] slab): bounds the temporaries (about 16 bytes per
+# score of a block: its transposed copy, the sorted values, the int64 order, gathered targets);
+# a chunk of resamples holds about twice as many gathered and cumulated weights
 _BLOCK_ELEMENTS = {"cpu": 1 << 21, "cuda": 1 << 25}
-_MAX_BLOCKS_SMALL = 4  # a matrix that fits one block is still split in up to 4 (memory over speed)
+_MIN_BLOCKS = 4  # a matrix that fits one block is still split in (up to) 4: memory over speed
 
 
 def average_precision(scores: Any, targets: Any, sample_weight: Any = None) -> Any:
@@ -36,7 +39,7 @@ def average_precision(scores: Any, targets: Any, sample_weight: Any = None) -> A
     - a 2-D [R, N] tensor / array of non-negative integer counts (bootstrap resamples: row r says
       how often each image is drawn): the AP of every resample, returns [R, C]; all resamples
       reuse the one sort of the scores and are processed in chunks, so the temporaries stay a few
-      times the size of a [N, classes-block] slab.
+      times the size of a [N, classes-block] slab (never R x N x C).
 
     NaN where a class has no positive (no positive weight, for a resample: no positive drawn).
     Accepts torch tensors or numpy arrays; the result is float64 on the scores' device. Scores are
@@ -100,9 +103,30 @@ def _as_weights(sample_weight: Any, n: int, classes: int, device: Any) -> Any:
 
 
 def _block_width(n: int, c: int, device: Any) -> int:
-    """Classes per block: at most `_BLOCK_ELEMENTS` elements, and at least `_MAX_BLOCKS_SMALL` blocks."""
+    """Classes per block: at most `_BLOCK_ELEMENTS` scores, and at least `_MIN_BLOCKS` blocks."""
     budget = _BLOCK_ELEMENTS["cuda" if device.type == "cuda" else "cpu"]
-    return max(1, min(-(-c // _MAX_BLOCKS_SMALL), budget // max(n, 1)))
+    return max(1, min(-(-c // _MIN_BLOCKS), budget // max(n, 1)))
+
+
+_KEY_TYPES = {2: "int16", 4: "int32", 8: "int64"}
+
+
+def _sort_keys(s: Any) -> Any:
+    """Integers that order (and tie) exactly as the float scores `s` (a copy: modified in place).
+
+    The float's bits read as a signed integer order non-negative floats; for negative ones all
+    bits but the sign are flipped. -0.0 is first made +0.0 (the two are equal scores), and NaN is
+    refused. Integer sorts are markedly faster than float sorts in torch (no NaN-aware compare).
+    """
+    import torch
+
+    bits = s.add_(0.0).view(getattr(torch, _KEY_TYPES[s.element_size()]))
+    top = torch.iinfo(bits.dtype).max
+    inf_key = int(torch.tensor(float("inf"), dtype=s.dtype).view(bits.dtype))
+    keys = torch.where(bits < 0, bits ^ top, bits)
+    if bool(((keys > inf_key) | (keys < -inf_key - 1)).any()):
+        raise ValueError("scores contain NaN: average precision needs a score for every image")
+    return keys
 
 
 def _ap_block(s: Any, y: Any, w: Any, out: Any) -> None:
@@ -115,9 +139,7 @@ def _ap_block(s: Any, y: Any, w: Any, out: Any) -> None:
     import torch
 
     n = s.shape[0]
-    vals, order = torch.sort(s.t().contiguous(), dim=1, descending=True)  # [k, N]
-    if bool(torch.isnan(vals[:, 0]).any()):  # torch sorts NaN above everything
-        raise ValueError("scores contain NaN: average precision needs a score for every image")
+    vals, order = torch.sort(_sort_keys(s.t().clone(memory_format=torch.contiguous_format)), dim=1, descending=True)  # [k, N]
     ys = torch.gather(y.t().contiguous(), 1, order)
     tied = torch.empty_like(ys)
     torch.eq(vals[:, :-1], vals[:, 1:], out=tied[:, :-1])
