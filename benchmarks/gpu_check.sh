@@ -6,7 +6,7 @@ set -uo pipefail
 out="${OUT:-benchmarks/results}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu_check_nvidia_smi.txt"
-python -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_losses.py -k "cuda or gpu" 2>&1 | tee "$out/gpu_check_tests.txt"
+python -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_losses.py tests/test_ap_kernel.py -k "cuda or gpu" 2>&1 | tee "$out/gpu_check_tests.txt"
 tests_rc=${PIPESTATUS[0]}
 ltml-bench bench --json --out "$out" > "$out/gpu_check_bench.json"
 bench_rc=$?

@@ -75,7 +75,7 @@ def test_many_blocks_of_classes_give_the_same_values(monkeypatch: pytest.MonkeyP
 
     scores, targets = long_tailed(200, 30, seed=5, decimals=1)
     whole = average_precision(scores, targets)
-    monkeypatch.setitem(kernel._BLOCK_ELEMENTS, "cpu", 450)  # 2 classes per block, resamples one by one
+    monkeypatch.setitem(kernel._BLOCK_ELEMENTS, "cpu", 450)  # 2 classes per block, resamples in chunks of 2
     np.testing.assert_array_equal(average_precision(scores, targets).numpy(), whole.numpy())
     counts = np.random.default_rng(0).integers(0, 3, size=(3, 200))
     np.testing.assert_allclose(average_precision(scores, targets, counts).numpy(),
@@ -159,3 +159,17 @@ def test_cuda_path_equals_cpu() -> None:
         gpu = average_precision(torch.tensor(scores).cuda(), torch.tensor(targets).cuda(), w)
         assert gpu.device.type == "cuda"
         np.testing.assert_allclose(gpu.cpu().numpy(), cpu.numpy(), rtol=0, atol=1e-12)
+
+
+def test_signed_zeros_tie_and_the_input_is_left_alone() -> None:
+    """-0.0 and +0.0 are one score (one run of ties, as in scikit-learn); sorting uses integer keys
+    made from a copy, never from the caller's tensor."""
+    scores = torch.tensor([[-0.0], [0.0], [-1.0], [2.0]])
+    targets = np.array([[1], [0], [1], [0]])
+    ours = average_precision(scores, targets).numpy()
+    np.testing.assert_allclose(ours, reference(scores.numpy(), targets), atol=1e-12)
+    assert ours[0] == pytest.approx(0.5 * (1 / 3) + 0.5 * (2 / 4))
+    assert torch.signbit(scores[0, 0]) and not torch.signbit(scores[1, 0])  # unchanged
+    column = torch.tensor([-0.0, 1.0, -2.0])  # a 1-D input's transposed view is contiguous
+    average_precision(column, np.array([1, 0, 1]))
+    assert torch.signbit(column[0])

@@ -9,7 +9,7 @@ from conftest import cli
 
 
 def test_bench_quick_json(tmp_path: Path) -> None:
-    proc = cli("bench", "--quick", "--json", "--threads", "1", "--out", str(tmp_path), timeout=120)
+    proc = cli("bench", "--quick", "--json", "--threads", "1", "--out", str(tmp_path), timeout=400)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1
@@ -29,6 +29,12 @@ def test_bench_quick_json(tmp_path: Path) -> None:
     assert record["intervals_shape"] == [1000, 20, 100]
     assert record["intervals_ours_seconds"] > 0 and record["intervals_speedup_vs_sklearn"] > 0
     assert record["intervals_max_abs_diff"] <= 1e-9
+    # the AP scaling table: the two smallest sizes with --quick, each with the contract's keys
+    rows = record["ap_scaling"]["sizes"]
+    assert [(r["images"], r["classes"]) for r in rows] == [(5000, 80), (20000, 200)]
+    for r in rows:
+        assert r["max_abs_diff"] <= 1e-6
+        assert r["ours_s"] > 0 and r["sklearn_s"] > 0 and r["sort_s"] > 0
     written = list(tmp_path.glob("*.json"))
     assert len(written) == 1 and written[0].name.startswith(record["device"])
     assert json.loads(written[0].read_text())["ap_max_abs_diff"] == record["ap_max_abs_diff"]
@@ -87,3 +93,41 @@ def test_training_bench_through_the_image_store() -> None:
         assert capped["train_timed_steps"] == 3 and "harness_images_per_s" not in capped
     finally:
         torch.set_num_threads(threads)
+
+
+def test_ap_scaling_table_on_tiny_sizes() -> None:
+    """The AP scaling table's rows (tiny sizes here; the real ones are in `ltml-bench bench`)."""
+    import torch
+
+    from ltml_bench.bench.ap_scaling import bench_ap_scaling, scaling_inputs, scaling_lines, scaling_sizes
+
+    assert scaling_sizes(quick=True, full=False) == [(5000, 80), (20000, 200)]
+    assert scaling_sizes(quick=False, full=False)[-1] == (50000, 1203)
+    assert scaling_sizes(quick=False, full=True)[-1] == (100000, 80)
+    scores, targets = scaling_inputs(40, 300)  # N < C
+    assert scores.dtype.name == "float32" and targets.dtype == bool and targets.any(0).all()
+    table = bench_ap_scaling(sizes=[(200, 6), (30, 50)], memory=False, device=torch.device("cpu"))
+    assert [(r["images"], r["classes"]) for r in table["sizes"]] == [(200, 6), (30, 50)]
+    for row in table["sizes"]:
+        assert row["max_abs_diff"] <= 1e-6
+        for key in ("ours_s", "sklearn_s", "sort_s", "sklearn_over_ours", "ours_over_sort"):
+            assert row[key] > 0, key
+        assert row["sort_s"] == min(row["sort_dim0_s"], row["sort_transposed_s"])
+        if "torchmetrics_s" in row:  # optional extra
+            assert row["torchmetrics_max_abs_diff"] <= 1e-5 and row["torchmetrics_over_ours"] > 0
+        else:
+            assert table["torchmetrics"].startswith("skipped")
+    lines = scaling_lines(table)
+    assert len(lines) >= 3 and "200 x 6" in lines[1]
+
+
+def test_ap_scaling_memory_probe_counts_the_kernels_temporaries() -> None:
+    """The fresh-process memory probe sees at least the sort's values and indices (12 bytes per
+    score of 4 bytes: 3x the matrix) for the bare sort, and a bounded multiple for ours."""
+    from ltml_bench.bench.ap_scaling import _memory_row
+
+    n, c = 20000, 40
+    row = _memory_row(n, c, seed=0, matrix_bytes=n * c * 4)
+    assert "memory_note" not in row, row
+    assert 2.5 <= row["sort_peak_extra_over_matrix"] <= 4.5
+    assert 0 < row["ours_peak_extra_over_matrix"] <= 6

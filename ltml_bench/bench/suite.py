@@ -23,6 +23,10 @@ best of a few repeats where it is cheap enough):
   scikit-learn `average_precision_score(..., sample_weight=counts)` calls, class by class and
   resample by resample (timed on 10 resamples and scaled: the loop is linear in them);
   `intervals_ours_seconds` is the time of ours.
+- `ap_scaling`: the AP table at every scale (`ltml_bench.bench.ap_scaling`): ours, scikit-learn
+  and torchmetrics (when importable) against `torch.sort` of the same matrix, with the largest
+  difference from scikit-learn and the peak extra memory; sizes 5,000 x 80 and 20,000 x 200
+  (`--quick`), plus 50,000 x 1,203 (default), plus 100,000 x 80 (`--full`).
 - `peak_memory_mb`: CUDA max allocated on a GPU, else the process's max RSS.
 
 On CUDA (without `--quick`) it also times ResNet-50 at 224 px with the recipe's frozen stem and
@@ -38,6 +42,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from ltml_bench.bench.ap_scaling import bench_ap_scaling, scaling_lines
 from ltml_bench.bench.inputs import bench_image_pipeline, bench_pipeline
 from ltml_bench.bench.intervals import bench_intervals
 from ltml_bench.bench.metric import bench_ap
@@ -45,8 +50,10 @@ from ltml_bench.bench.timing import device_label, peak_memory_mb
 from ltml_bench.bench.training import bench_resnet50_cuda, bench_training
 
 
-def run_bench(quick: bool = False, device_name: str = "auto", threads: int = 0, log: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
-    """All measurements; `threads` > 0 sets torch's CPU threads for both sides of every ratio."""
+def run_bench(quick: bool = False, device_name: str = "auto", threads: int = 0, log: Callable[[str], None] = lambda line: None,
+              full: bool = False) -> dict[str, Any]:
+    """All measurements; `threads` > 0 sets torch's CPU threads for both sides of every ratio;
+    `full` adds the largest AP size."""
     import torch
 
     from ltml_bench._version import __version__
@@ -63,6 +70,7 @@ def run_bench(quick: bool = False, device_name: str = "auto", threads: int = 0, 
         "device": dev,
         "device_name": name,
         "quick": quick,
+        "full": full,
         "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
@@ -73,6 +81,8 @@ def run_bench(quick: bool = False, device_name: str = "auto", threads: int = 0, 
     record.update(bench_ap(repeats=2 if quick else 5, device=device))
     log("bootstrap intervals (images x classes x resamples) vs a loop of scikit-learn calls ...")
     record.update(bench_intervals(quick=quick))
+    log("average precision at every scale vs scikit-learn, torchmetrics and torch.sort ...")
+    record["ap_scaling"] = bench_ap_scaling(quick=quick, full=full, device=device, log=log)
     log("input pipeline (JPEGs, recipe augmentation, 224 px) vs torchvision ...")
     record.update(bench_image_pipeline(num_images=64 if quick else 256, batch_size=32, repeats=1 if quick else 2, device=device))
     log("in-memory TensorImages (synth_lt) vs torchvision ...")
@@ -112,6 +122,7 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         f"intervals {'x'.join(map(str, record['intervals_shape']))} ours {record['intervals_ours_seconds']:.2f} s vs sklearn loop"
         f" {record['intervals_sklearn_seconds']:.1f} s (estimated from {record['intervals_sklearn_estimated_from_resamples']} resamples)"
         f"  -> intervals_speedup_vs_sklearn {record['intervals_speedup_vs_sklearn']:.0f}x (max |diff| {record['intervals_max_abs_diff']:.1e})",
+        *scaling_lines(record["ap_scaling"]),
         f"peak memory {record['peak_memory_mb']:.0f} MB ({record['peak_memory_kind']}); took {record['bench_seconds']:.0f} s",
     ]
     if "resnet50_224_b32" in record:
@@ -123,4 +134,4 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
     return lines
 
 
-__all__ = ["run_bench", "record_path", "summary_lines", "bench_ap", "bench_pipeline", "bench_training"]
+__all__ = ["run_bench", "record_path", "summary_lines", "bench_ap", "bench_ap_scaling", "bench_pipeline", "bench_training"]

@@ -15,6 +15,7 @@ from ltml_bench.cli.common import app, err, out
 @app.command()
 def bench(
     quick: bool = typer.Option(False, "--quick", help="small sizes: well under a minute on 2 CPU cores"),
+    full: bool = typer.Option(False, "--full", help="also the largest AP size (100,000 x 80)"),
     device: str = typer.Option("auto", "--device", help="auto (default), cpu, cuda, cuda:N"),
     threads: int = typer.Option(0, "--threads", help="torch CPU threads for every measurement (0: torch's default)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
@@ -24,7 +25,7 @@ def bench(
     from ltml_bench.bench.suite import record_path, run_bench, summary_lines
     from ltml_bench.storage.files import write_json
 
-    record = run_bench(quick=quick, device_name=device, threads=threads, log=lambda line: err.print(f"[dim]{line}[/]"))
+    record = run_bench(quick=quick, full=full, device_name=device, threads=threads, log=lambda line: err.print(f"[dim]{line}[/]"))
     if out_dir is not None and str(out_dir) not in ("", "."):
         target = record_path(out_dir, record)
         write_json(target, record)

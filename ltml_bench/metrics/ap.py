@@ -4,13 +4,15 @@ AP is the non-interpolated definition of `sklearn.metrics.average_precision_scor
 AP = sum_n (R_n - R_{n-1}) P_n over the distinct score thresholds (tied scores form one
 threshold, whose precision is read at the last index of the run of ties).
 
-The cost is one sort of the score matrix plus linear work, on CPU and CUDA alike (torch only):
-the scores are sorted along the images for a block of classes at once (`torch.sort` of a
-[classes, N] slab), the targets (and weights) are gathered in that order, and cumulative
-true-positive and total weights give the precision at every position. The classes are processed
-in a few blocks (at most four on small matrices, more when a block would pass
-`_BLOCK_ELEMENTS`), so the temporaries stay a fraction of the score matrix; there is no Python
-loop over single classes. Weighted AP and bootstrap resamples reuse the block's one sort.
+The cost is one sort of the score matrix plus linear work, on CPU and CUDA alike (torch only).
+The classes are processed in a few blocks (at least `_MIN_BLOCKS`, each at most `_BLOCK_ELEMENTS`
+scores), so the temporaries stay a fraction of the score matrix; there is no Python loop over
+single classes. Per block: `torch.sort` of the transposed [classes, N] slab along the images,
+the targets gathered in that order, a comparison of neighbours for ties, and scans for the
+positives and the tied indices. Everything else visits only the positives (`_Positives`): the
+end of each positive's run of tied scores, the positives counted up to it, and a per-class sum of
+the precisions. Weighted AP and bootstrap resamples reuse the block's one sort: the weights are
+gathered in sorted order and cumulated along the images, one chunk of resamples at a time.
 
 A class without positives (or without positive weight) in the evaluated set has undefined AP
 (NaN): it is counted and reported, and left out of the means it cannot enter.
@@ -20,10 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
-# elements of one block of classes ([classes, N] slab): bounds the temporaries (about 30 bytes
-# per element of a block: sorted scores, int64 order, gathered targets, counts, contributions)
+# scores in one block of classes ([classes, N] slab): bounds the temporaries (about 16 bytes per
+# score of a block: its transposed copy, the sorted values, the int64 order, gathered targets);
+# a chunk of resamples holds about twice as many gathered and cumulated weights
 _BLOCK_ELEMENTS = {"cpu": 1 << 21, "cuda": 1 << 25}
-_MAX_BLOCKS_SMALL = 4  # a matrix that fits one block is still split in up to 4 (memory over speed)
+_MIN_BLOCKS = 4  # a matrix that fits one block is still split in (up to) 4: memory over speed
 
 
 def average_precision(scores: Any, targets: Any, sample_weight: Any = None) -> Any:
@@ -36,7 +39,7 @@ def average_precision(scores: Any, targets: Any, sample_weight: Any = None) -> A
     - a 2-D [R, N] tensor / array of non-negative integer counts (bootstrap resamples: row r says
       how often each image is drawn): the AP of every resample, returns [R, C]; all resamples
       reuse the one sort of the scores and are processed in chunks, so the temporaries stay a few
-      times the size of a [N, classes-block] slab.
+      times the size of a [N, classes-block] slab (never R x N x C).
 
     NaN where a class has no positive (no positive weight, for a resample: no positive drawn).
     Accepts torch tensors or numpy arrays; the result is float64 on the scores' device. Scores are
@@ -47,7 +50,7 @@ def average_precision(scores: Any, targets: Any, sample_weight: Any = None) -> A
 
     s, y = _as_matrices(scores, targets)
     n, c = s.shape
-    w = _as_weights(sample_weight, n, s.device)
+    w = _as_weights(sample_weight, n, c, s.device)
     rows = 1 if w is None or w.ndim == 1 else w.shape[0]
     out = torch.full((rows, c), float("nan"), dtype=torch.float64, device=s.device)
     if n > 0 and rows > 0:
@@ -68,11 +71,14 @@ def _as_matrices(scores: Any, targets: Any) -> tuple[Any, Any]:
         raise ValueError(f"scores {tuple(s.shape)} and targets {tuple(y.shape)} must both be [N, C]")
     if not s.is_floating_point():
         s = s.to(torch.float64)
+    if y.dtype != torch.bool:
+        y = y != 0  # one byte per entry: its blocks transpose cheaply
     return s, y.to(s.device)
 
 
-def _as_weights(sample_weight: Any, n: int, device: Any) -> Any:
-    """None, float64 [N] weights, or integer [R, N] counts (int32 when every row sums below 2^31)."""
+def _as_weights(sample_weight: Any, n: int, classes: int, device: Any) -> Any:
+    """None, float64 [N] weights, or integer [R, N] counts (int32 when no running sum over a block's
+    positives, at most `classes` x a row's total, can pass 2^31)."""
     import torch
 
     if sample_weight is None:
@@ -91,66 +97,123 @@ def _as_weights(sample_weight: Any, n: int, device: Any) -> Any:
     w = w.to(torch.int64)
     if bool((w < 0).any()):
         raise ValueError("[R, N] sample_weight holds resample counts: whole numbers >= 0")
-    if w.numel() == 0 or int(w.sum(1).max()) < 2**31:
+    if w.numel() == 0 or int(w.sum(1).max()) * max(classes, 1) < 2**31:
         w = w.to(torch.int32)
     return w
 
 
 def _block_width(n: int, c: int, device: Any) -> int:
-    """Classes per block: at most `_BLOCK_ELEMENTS` elements, and at least `_MAX_BLOCKS_SMALL` blocks."""
+    """Classes per block: at most `_BLOCK_ELEMENTS` scores, and at least `_MIN_BLOCKS` blocks."""
     budget = _BLOCK_ELEMENTS["cuda" if device.type == "cuda" else "cpu"]
-    return max(1, min(-(-c // _MAX_BLOCKS_SMALL), budget // max(n, 1)))
+    return max(1, min(-(-c // _MIN_BLOCKS), budget // max(n, 1)))
 
 
-def _ap_block(s: Any, y: Any, w: Any, out: Any) -> None:
-    """AP of one block of classes (scores and targets [N, k]) into `out` [R, k]."""
-    import torch
-
-    vals, order = torch.sort(s.t().contiguous(), dim=1, descending=True)  # [k, N]
-    if bool(torch.isnan(vals[:, 0]).any()):  # torch sorts NaN above everything
-        raise ValueError("scores contain NaN: average precision needs a score for every image")
-    ys = torch.gather((y != 0).t(), 1, order)
-    is_last = torch.ones_like(ys)
-    torch.ne(vals[:, :-1], vals[:, 1:], out=is_last[:, :-1])
-    del vals
-    ends = None if bool(is_last.all()) else is_last  # None: no ties in this block (the common case)
-    if w is None:
-        out[0] = _ap_sorted(ys, None, ends)
-    elif w.ndim == 1:
-        out[0] = _ap_sorted(ys, w[order], ends)
-    else:
-        per = max(1, _BLOCK_ELEMENTS["cuda" if s.device.type == "cuda" else "cpu"] // max(ys.numel(), 1))
-        for r0 in range(0, w.shape[0], per):
-            out[r0 : r0 + per] = _ap_sorted(ys, w[r0 : r0 + per][:, order], ends)
+_KEY_TYPES = {2: "int16", 4: "int32", 8: "int64"}
 
 
-def _ap_sorted(ys: Any, w: Any, ends: Any) -> Any:
-    """AP per row from targets sorted by descending score (bool [k, N]) and weights in that order.
+def _sort_keys(s: Any) -> Any:
+    """Integers that order (and tie) exactly as the float scores `s` (a copy: modified in place).
 
-    `w`: None (every weight 1), float64 [k, N] or integer [R, k, N]; `ends`: None when no score is
-    tied, else bool [k, N], True at the last index of each run of tied scores. With tp the
-    cumulative positive weight and cw the cumulative weight, AP * P = sum over run ends e of
-    (tp_e - tp at the previous run end) * tp_e / cw_e; without ties every index is a run end and
-    the gain is the index's own positive weight.
+    The float's bits read as a signed integer order non-negative floats; for negative ones all
+    bits but the sign are flipped. -0.0 is first made +0.0 (the two are equal scores), and NaN is
+    refused. Integer sorts are markedly faster than float sorts in torch (no NaN-aware compare).
     """
     import torch
 
-    n = ys.shape[-1]
+    bits = s.add_(0.0).view(getattr(torch, _KEY_TYPES[s.element_size()]))
+    top = torch.iinfo(bits.dtype).max
+    inf_key = int(torch.tensor(float("inf"), dtype=s.dtype).view(bits.dtype))
+    keys = torch.where(bits < 0, bits ^ top, bits)
+    if bool(((keys > inf_key) | (keys < -inf_key - 1)).any()):
+        raise ValueError("scores contain NaN: average precision needs a score for every image")
+    return keys
+
+
+def _ap_block(s: Any, y: Any, w: Any, out: Any) -> None:
+    """AP of one block of classes (scores and targets [N, k]) into `out` [R, k].
+
+    Dense work (over the k x N slab): the transpose, the sort, the gathered targets, the run ends
+    of tied scores, and for weights the cumulative weight in sorted order (one resample chunk at a
+    time). Everything else runs over the positives only (`_Positives`).
+    """
+    import torch
+
+    n = s.shape[0]
+    vals, order = torch.sort(_sort_keys(s.t().clone(memory_format=torch.contiguous_format)), dim=1, descending=True)  # [k, N]
+    ys = torch.gather(y.t().contiguous(), 1, order)
+    tied = torch.empty_like(ys)
+    torch.eq(vals[:, :-1], vals[:, 1:], out=tied[:, :-1])
+    tied[:, -1] = False
+    del vals
+    pos = _Positives(ys, tied)
+    del ys, tied
     if w is None:
-        gain = ys
-        tp = torch.cumsum(ys, -1, dtype=torch.int32 if n < 2**31 else torch.int64)
-        cw = torch.arange(1, n + 1, device=ys.device, dtype=torch.float64)
-    else:
-        gain = torch.where(ys, w, torch.zeros((), dtype=w.dtype, device=w.device))
-        tp = torch.cumsum(gain, -1)
-        cw = torch.cumsum(w, -1).clamp_min_(1 if not w.is_floating_point() else 1e-300)
-    if ends is not None:
-        gain = torch.where(ends, tp, torch.zeros((), dtype=tp.dtype, device=tp.device))
-        before = torch.cummax(gain, -1).values  # tp at the last run end at or before each index
-        gain[..., 1:] -= before[..., :-1]  # at a run end: the positive weight of its run
-        gain.masked_fill_(~ends, 0)
-        del before
-    positives = tp[..., -1].to(torch.float64, copy=True)
-    contrib = tp.to(torch.float64, copy=True).mul_(gain).div_(cw)  # 0 wherever the gain is 0 (cw >= tp there)
-    ap = contrib.sum(-1).div_(positives)
-    return torch.where(positives > 0, ap, torch.full_like(ap, float("nan")))
+        out[0] = pos.average_precision(None, None).squeeze(1)
+        return
+    order = order.flatten()
+    weights = w[None, :] if w.ndim == 1 else w  # [R, N]
+    per = max(1, _BLOCK_ELEMENTS["cuda" if s.device.type == "cuda" else "cpu"] * 2 // max(order.numel(), 1))
+    for r0 in range(0, weights.shape[0], per):
+        wt = weights[r0 : r0 + per].t().contiguous()  # [N, r]: one gathered row per index holds all r resamples
+        cum = torch.cumsum(wt.index_select(0, order).view(-1, n, wt.shape[1]), 1, dtype=wt.dtype).view(-1, wt.shape[1])
+        out[r0 : r0 + per] = pos.average_precision(wt.index_select(0, order[pos.flat]), cum.index_select(0, pos.end)).t()
+
+
+class _Positives:
+    """The positives of a sorted block: where they are, and where the run of tied scores holding
+    each one ends (its precision is read there, as scikit-learn does)."""
+
+    def __init__(self, ys: Any, tied: Any) -> None:
+        """`ys`: sorted targets, bool [k, N]; `tied`: bool [k, N], True where the next score in the
+        row is equal (never at a row's last index)."""
+        import torch
+
+        n = ys.shape[1]
+        self.flat = torch.nonzero(ys.flatten()).squeeze(1)  # grouped by class, by rank inside a class
+        self.count = ys.sum(1, dtype=torch.int64)  # [k]
+        self.start = torch.cumsum(self.count, 0) - self.count  # first positive of each class in `flat`
+        self.row = torch.repeat_interleave(torch.arange(ys.shape[0], device=ys.device), self.count)
+        self.end = self.flat.clone()  # without ties every positive is its own run end
+        self.upto = torch.arange(1, self.flat.numel() + 1, device=ys.device)  # positives at or before the end
+        self._move_tied_ends(torch.nonzero(tied.flatten()).squeeze(1))
+        self.rank = self.end - self.row * n + 1  # images at or above the run end (unweighted)
+
+    def _move_tied_ends(self, tied: Any) -> None:
+        """Positives followed by a tie: their run ends one past the last index of their group of
+        consecutive tied indices (sparse work: only tied indices are visited)."""
+        import torch
+
+        m = tied.numel()
+        if m == 0:
+            return
+        group_last = torch.nonzero(tied[1:] != tied[:-1] + 1).squeeze(1)
+        group_last = torch.cat([group_last, group_last.new_full((1,), m - 1)])
+        run_end = tied[group_last[torch.searchsorted(group_last, torch.arange(m, device=tied.device))]] + 1
+        at = torch.searchsorted(tied, self.flat).clamp_(max=m - 1)
+        hit = tied[at] == self.flat
+        self.end[hit] = run_end[at[hit]]
+        self.upto[hit] = torch.searchsorted(self.flat, self.end[hit], right=True)
+
+    def average_precision(self, weight: Any, cum_weight: Any) -> Any:
+        """AP [k, r]: `weight` [P, r] of each positive, `cum_weight` [P, r] the cumulative weight
+        in sorted order at its run end (both None: every weight 1).
+
+        AP * P = sum over positives i of w_i * tp(end_i) / cw(end_i), with tp the cumulative
+        positive weight, summed class by class (`segment_reduce`: no atomics, so CUDA is
+        deterministic, and a class's value does not depend on the block it is in).
+        """
+        import torch
+
+        if weight is None:
+            tp = (self.upto - self.start[self.row]).to(torch.float64)[:, None]
+            contrib = tp / self.rank.to(torch.float64)[:, None]
+            totals = self.count.to(torch.float64)[:, None]
+        else:
+            zero = torch.zeros((1, weight.shape[1]), dtype=weight.dtype, device=weight.device)
+            tp_cum = torch.cat([zero, torch.cumsum(weight, 0, dtype=weight.dtype)])  # [P + 1, r]
+            base = tp_cum[self.start]  # [k, r]
+            tp = (tp_cum[self.upto] - base[self.row]).to(torch.float64)
+            totals = (tp_cum[self.start + self.count] - base).to(torch.float64)
+            contrib = weight.to(torch.float64) * tp / cum_weight.to(torch.float64).clamp_min(1e-300)
+        ap = torch.segment_reduce(contrib, "sum", lengths=self.count, axis=0) / totals
+        return torch.where(totals > 0, ap, torch.full_like(ap, float("nan")))
