@@ -136,6 +136,9 @@ def test_table_exports_carry_intervals_and_tie_marks(runs: Path) -> None:
     md = tables.to_markdown(frame)
     assert "all 95% CI" in md.splitlines()[0] and "| tie |" in md.splitlines()[0]
     assert "| top |" in md and "| tied |" in md
+    frame.attrs["group_intervals"] = True  # `table --group-intervals`
+    assert "| head 95% CI | middle 95% CI | tail 95% CI | all 95% CI |" in tables.to_markdown(frame).splitlines()[0]
+    frame.attrs["group_intervals"] = False
     latex = tables.to_latex(frame)
     assert "All 95\\% CI & Tie" in latex and "& top " in latex and "& tied " in latex
     plain = cli("table", "--runs", str(runs), "--format", "csv", "--no-intervals").stdout

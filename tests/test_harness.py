@@ -32,7 +32,7 @@ def test_same_seed_gives_identical_metrics(tmp_path: Path) -> None:
 
 
 def test_record_and_run_folder_contents(tmp_path: Path) -> None:
-    record = _run(tmp_path, method="hmt")
+    record = _run(tmp_path, method="hmt", settings={"bootstrap_resamples": "200"})  # default 1000; fewer keep it cheap
     run_dirs = list((tmp_path / "synth_lt" / "hmt").iterdir())
     assert len(run_dirs) == 1
     files = {p.name for p in run_dirs[0].iterdir()}
@@ -51,14 +51,14 @@ def test_record_and_run_folder_contents(tmp_path: Path) -> None:
     assert scores["scores"].shape == (2000, 20) and len(scores["ids"]) == 2000
     assert scores["labels"].shape == (2000, 20) and scores["labels"].sum() > 0  # the test labels, for compare
     intervals = stored["intervals"]
-    assert intervals["resamples"] == 1000 and intervals["level"] == 0.95
+    assert intervals["resamples"] == 200 and intervals["level"] == 0.95 and TrainConfig().bootstrap_resamples == 1000
     assert set(intervals["map"]) == {"head", "middle", "tail", "all"}
     for group, (low, high) in intervals["map"].items():
         assert 0.0 <= low < high <= 100.0, group
     # the same numbers from the stored scores, through the pure function
     from ltml_bench.metrics.intervals import BootstrapSettings, run_intervals
 
-    again = run_intervals(scores["scores"], scores["labels"], stored["groups"], BootstrapSettings())
+    again = run_intervals(scores["scores"], scores["labels"], stored["groups"], BootstrapSettings(resamples=200))
     assert again["map"] == intervals["map"]
     assert len((run_dirs[0] / "log.txt").read_text().splitlines()) == 2
 

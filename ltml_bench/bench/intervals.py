@@ -4,7 +4,7 @@ Ours: `metrics.intervals.run_intervals` on a COCO-sized run (5,000 images x 80 c
 resamples; `--quick`: 1,000 x 20 x 100): draw the resample counts, per-class AP on every resample
 from one sort per class, group means, percentiles. The plain loop: `average_precision_score(y, s,
 sample_weight=counts_r)` for every class and resample. The loop is linear in the resamples, so it
-is timed on the first `loop_resamples` of the same resamples and scaled to all of them
+is timed on the first 10 (`--quick`: 3) of the same resamples and scaled to all of them
 (`intervals_sklearn_seconds` says "estimated"); `intervals_max_abs_diff` compares the two on
 those resamples.
 """
@@ -23,7 +23,9 @@ INTERVALS_SHAPE = (5000, 80, 1000)  # images, classes, resamples
 QUICK_SHAPE = (1000, 20, 100)
 
 
-def bench_intervals(quick: bool = False, seed: int = 0, loop_resamples: int = 10) -> dict[str, Any]:
+def bench_intervals(quick: bool = False, seed: int = 0, loop_resamples: int | None = None) -> dict[str, Any]:
+    """Ours against the scikit-learn loop; the loop is timed on `loop_resamples` resamples (default
+    10, 3 under `--quick`) and scaled to all of them."""
     from sklearn.metrics import average_precision_score
 
     from ltml_bench.metrics.ap import average_precision
@@ -40,7 +42,7 @@ def bench_intervals(quick: bool = False, seed: int = 0, loop_resamples: int = 10
     run_intervals(scores[:50], targets[:50], groups, BootstrapSettings(2, 0.95, seed))  # warm-up: imports, first calls
     t_ours = best_of(lambda: run_intervals(scores, targets, groups, settings), 1 if quick else 2)
 
-    counts = resample_counts(n, r, seed)[:loop_resamples]
+    counts = resample_counts(n, r, seed)[: loop_resamples or (3 if quick else 10)]
 
     def sklearn_loop() -> np.ndarray:
         with warnings.catch_warnings():  # a rare class may draw no positive in a resample (ours: NaN, left out)

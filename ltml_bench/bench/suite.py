@@ -21,7 +21,7 @@ best of a few repeats where it is cheap enough):
 - `intervals_speedup_vs_sklearn`: a run's bootstrap intervals (`metrics.intervals.run_intervals`)
   for 5,000 images x 80 classes x 1,000 resamples (`--quick`: 1,000 x 20 x 100) over a loop of
   scikit-learn `average_precision_score(..., sample_weight=counts)` calls, class by class and
-  resample by resample (timed on 10 resamples and scaled: the loop is linear in them);
+  resample by resample (timed on 10 resamples, 3 with `--quick`, and scaled: the loop is linear);
   `intervals_ours_seconds` is the time of ours.
 - `ap_scaling`: the AP table at every scale (`ltml_bench.bench.ap_scaling`): ours, scikit-learn
   and torchmetrics (when importable) against `torch.sort` of the same matrix, with the largest

@@ -25,6 +25,7 @@ def table(
     resamples: int = ResamplesOption,
     level: float = LevelOption,
     alpha: float = typer.Option(0.05, "--alpha", help="significance level of the tie marks (Holm-adjusted)"),
+    group_intervals: bool = typer.Option(False, "--group-intervals", help="show the interval of head, middle and tail too (md, rich, latex)"),
     plugin: Optional[list[Path]] = PluginOption,
 ) -> None:
     """One row per method: n_seeds and head / middle / tail / all mAP (mean ± std), ranked by all;
@@ -46,6 +47,7 @@ def table(
 
         with err.status(f"bootstrap intervals and tests ({resamples} resamples) over {len(records)} runs"):
             frame = annotate(frame, loaded, bootstrap_settings(resamples, level), alpha, say=lambda line: err.print(line, markup=False))
+        frame.attrs["group_intervals"] = group_intervals
     if write:
         if not dataset:
             raise UserError("--write needs --dataset NAME (one leaderboard file per dataset)")

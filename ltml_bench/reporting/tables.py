@@ -181,8 +181,10 @@ def reproduced_cell(row: dict[str, Any]) -> str:
 def uncertainty_columns(frame: Any, reported: bool) -> list[str]:
     """The display columns that `reporting.marks.annotate` added to `frame` (none if it did not run)."""
     names = []  # a column none of whose rows has a value (no run with a scores.npz) is not shown
-    if "all_low" in frame.columns and frame["all_low"].map(lambda v: not _missing(v)).any():
-        names.append(f"all {_level_text(frame)} CI")
+    shown = COLUMNS if frame.attrs.get("group_intervals") else ("all",)
+    for group in shown:
+        if f"{group}_low" in frame.columns and frame[f"{group}_low"].map(lambda v: not _missing(v)).any():
+            names.append(f"{group} {_level_text(frame)} CI")
     if "rank_top" in frame.columns and frame["rank_top"].map(_true).any():
         names.append("tie")
     if reported and "reproduced" in frame.columns and frame["reproduced"].map(lambda v: not _missing(v) and bool(v)).any():
@@ -193,8 +195,9 @@ def uncertainty_columns(frame: Any, reported: bool) -> list[str]:
 def uncertainty_cells(row: dict[str, Any], names: list[str]) -> list[str]:
     cells = []
     for name in names:
-        if name.startswith("all "):
-            cells.append(interval_cell(row.get("all_low"), row.get("all_high")))
+        if name.endswith(" CI"):
+            group = name.split()[0]
+            cells.append(interval_cell(row.get(f"{group}_low"), row.get(f"{group}_high")))
         elif name == "tie":
             cells.append(tie_cell(row))
         else:
@@ -281,7 +284,7 @@ def to_latex(frame: Any, reported: bool = False) -> str:
         positions = [i for i, t in enumerate(tracks) if t == (dataset, protocol)]
         extra = uncertainty_columns(frame, reported)
         head = ["Rank", "Method", "Variant", "Seeds", "Head", "Middle", "Tail", "All"]
-        head += [_latex_escape(name.replace("all ", "All ").replace("tie", "Tie").replace("reproduced?", "Reproduced?")) for name in extra]
+        head += [_latex_escape(name[:1].upper() + name[1:]) for name in extra]
         align = "rllr" + "c" * (4 + len(extra))
         if reported:
             head.append("Reported (h / m / t / all)")
