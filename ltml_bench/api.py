@@ -179,7 +179,7 @@ def run(
     except KeyboardInterrupt as exc:
         if isinstance(exc, RunInterrupted):
             raise
-        raise RunInterrupted(_interrupted(run_dir, created, config.train.epochs)) from exc
+        raise RunInterrupted(_interrupted(run_dir, created if main else [], config.train.epochs)) from exc  # only rank 0 removes
     finally:
         lock.release()
 

@@ -131,3 +131,33 @@ def test_ap_scaling_memory_probe_counts_the_kernels_temporaries() -> None:
     assert "memory_note" not in row, row
     assert 2.5 <= row["sort_peak_extra_over_matrix"] <= 4.5
     assert 0 < row["ours_peak_extra_over_matrix"] <= 6
+
+
+def test_default_run_is_a_bench_figure_not_a_test_assertion(monkeypatch) -> None:
+    """`bench` (without --quick) times `ltml-bench run` with no options in a fresh process and
+    records the figure; here the subprocess is replaced, so only the recording is checked."""
+    import subprocess
+
+    from ltml_bench.bench import suite
+
+    calls: list[list[str]] = []
+
+    def fake_run(args, **kwargs):
+        calls.append(list(args))
+        return subprocess.CompletedProcess(args, 0, stdout=json.dumps({"map": {"all": 41.5}}) + "\n", stderr="")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    figure = suite.bench_default_run(threads=1)
+    assert calls and calls[0][1:5] == ["-m", "ltml_bench", "run", "--out"] and calls[0][-1] == "--json"
+    assert figure["default_run_map_all"] == 41.5 and figure["default_run_seconds"] >= 0
+    lines = suite.summary_lines({**_minimal_record(), **figure})
+    assert any(line.startswith("default run (ltml-bench run, HMT-Net on synth_lt, full recipe)") for line in lines)
+
+
+def _minimal_record() -> dict:
+    pipeline = {"ours_images_per_s": 1.0, "torchvision_images_per_s": 1.0, "vs_torchvision": 1.0}
+    return {"device": "cpu", "device_name": "x", "torch_threads": 1, "harness_images_per_s": 1.0, "plain_loop_images_per_s": 1.0,
+            "harness_vs_plain_loop": 1.0, "pipeline_ours_images_per_s": 1.0, "pipeline_torchvision_images_per_s": 1.0,
+            "pipeline_vs_torchvision": 1.0, "pipeline_uncached_images_per_s": 1.0, "pipeline_source": "s", "tensor_pipeline_32": pipeline,
+            "ap_ours_ms": 1.0, "ap_sklearn_ms": 1.0, "ap_speedup_vs_sklearn": 1.0, "ap_max_abs_diff": 0.0, "peak_memory_mb": 1.0,
+            "peak_memory_kind": "k", "bench_seconds": 1.0}

@@ -217,7 +217,7 @@ def test_download_is_verified_and_cached(tmp_path: Path, reference_dir: Path, mo
         raise urllib.error.URLError("no network")
 
     monkeypatch.setattr(splits.urllib.request, "urlopen", offline)
-    with pytest.raises(DataError, match="split_file=PATH"):
+    with pytest.raises(DataError, match=r"settings\['split_file'\]='PATH'"):  # the Python spelling (the CLI's: --set split_file=PATH)
         splits.published_file("voc_lt")
     assert calls and all(u.startswith("https://raw.githubusercontent.com/wutong16/DistributionBalancedLoss/") for u in calls)
 
