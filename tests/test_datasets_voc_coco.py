@@ -295,8 +295,8 @@ def test_coco_errors(coco, tmp_path: Path) -> None:
 
 
 def run_one_epoch(dataset: str, root: Path, split: Path, out: Path) -> dict[str, Any]:
-    """api.run as the brief states it: the recipe's ResNet frozen stages do not fit the small test
-    backbone, which the harness reports as a warning and trains without freezing."""
+    """api.run as the brief states it, on the small test backbone from scratch: with no pretrained
+    weights the recipe's frozen stages and frozen BatchNorm are dropped (all layers train)."""
     return api.run(method=METHOD, dataset=dataset, settings={"data_root": str(root), "split_file": str(split), "image_size": 32,
                    "num_workers": 0}, backbone="ltml_cifar_resnet_small", pretrained=False, epochs=1, out=out)
 

@@ -20,7 +20,7 @@ def run(
     seed: list[int] = typer.Option([0], "--seed", "-s", help="random seed (repeat for several runs)"),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="override the recipe's epochs"),
     backbone: Optional[str] = typer.Option(None, "--backbone", help="any timm model name"),
-    pretrained: Optional[bool] = typer.Option(None, "--pretrained/--no-pretrained", help="ImageNet weights for the backbone"),
+    pretrained: Optional[bool] = typer.Option(None, "--pretrained/--no-pretrained", help="pretrained backbone weights (timm's ImageNet weights; synth_lt: its shipped synth_world weights)"),
     device: Optional[str] = typer.Option(None, "--device", help="auto (default), cpu, cuda, cuda:N"),
     set_: list[str] = typer.Option([], "--set", help="KEY=VALUE: a harness, method or dataset hyper-parameter (repeatable)"),
     out_dir: Path = typer.Option(Path("runs"), "--out", help="runs folder"),
