@@ -9,12 +9,15 @@ inside the commands that need them, so `--help` and `list` start fast.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import warnings
 from typing import Optional
 
 from ltml_bench.cli import bench, docs, evaluate, list_cmd, plot, run, sweep, table  # noqa: F401  (each registers its command)
+import typer
+
 from ltml_bench.cli.common import app, err
 from ltml_bench.cli.data import data_app
 from ltml_bench.errors import UserError
@@ -22,10 +25,26 @@ from ltml_bench.errors import UserError
 app.add_typer(data_app, name="data")
 
 
-def main(argv: Optional[list[str]] = None) -> None:
-    """Entry point: turns `UserError` into one line and exit status 2."""
-    import click
+def _print_version(value: bool) -> None:
+    if value:
+        from ltml_bench._version import __version__
 
+        typer.echo(f"ltml-bench {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version, help="print the version and exit"),
+) -> None:
+    """ltml-bench: long-tailed multi-label classification benchmark (run, table, list)."""
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: turns `UserError` and every command-line usage mistake into one line and exit
+    status 2. The installed typer vendors its own copy of click (`typer._click`), whose exceptions
+    are not the `click` package's; both are caught."""
+    usage_errors, aborts, exits = _click_exception_types()
     debug = os.environ.get("LTML_BENCH_DEBUG") == "1"
     warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
     try:
@@ -40,19 +59,42 @@ def main(argv: Optional[list[str]] = None) -> None:
             raise
         err.print(f"ltml-bench: error: {exc}", markup=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except aborts:
         err.print("ltml-bench: aborted")
         sys.exit(130)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except exits as exc:
+        sys.exit(getattr(exc, "exit_code", 0))
+    except usage_errors as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a command group called without a command: its help
+            err.print(exc.ctx.get_help(), markup=False, highlight=False)
+            sys.exit(2)
         if debug:
             raise
-        err.print(f"ltml-bench: error: {exc.format_message()} (see `ltml-bench {' '.join(sys.argv[1:2])} --help`)", markup=False, soft_wrap=True)
+        message = " ".join(exc.format_message().split())
+        context = getattr(exc, "ctx", None)
+        where = context.command_path if context is not None else "ltml-bench"
+        err.print(f"ltml-bench: error: {message} (see `{where} --help`)", markup=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("ltml-bench: interrupted; finished epochs are checkpointed, continue with --resume")
         sys.exit(130)
+
+
+def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """(usage errors, aborts, exits) of typer's vendored click and of the `click` package, where installed."""
+    usage: list[type[BaseException]] = []
+    aborts: list[type[BaseException]] = [typer.Abort]
+    exits: list[type[BaseException]] = [typer.Exit]
+    for name in ("typer._click", "click"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        usage.append(module.exceptions.ClickException)
+        for found, kind in ((aborts, "Abort"), (exits, "Exit")):  # typer's copy uses typer.Abort / typer.Exit
+            if hasattr(module.exceptions, kind):
+                found.append(getattr(module.exceptions, kind))
+    return tuple(usage), tuple(aborts), tuple(exits)
 
 
 if __name__ == "__main__":
