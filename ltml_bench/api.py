@@ -120,6 +120,7 @@ def run(
         stored["reused"] = True
         return stored
     main = is_main_process()  # under torchrun only rank 0 writes files
+    before = _FolderState.of(run_dir)
     created = _make_run_folder(runs, run_dir, main)
     lock = _lock_run_folder(run_dir, main)
     try:
@@ -131,9 +132,11 @@ def run(
             (run_dir / RESULT_FILE).unlink(missing_ok=True)
         return _train(method_spec, dataset_spec, config, run_dir, main, resume, progress, log, eval_split)
     except UserError:
-        # bad input found before the first checkpoint (data, backbone, head, device): leave no trace
-        if created and not (run_dir / "checkpoint.pt").exists():
-            _remove_new_folders(run_dir, created)
+        # bad input found before the first new checkpoint (data, backbone, head, device, a refused
+        # checkpoint): leave the runs folder as it was; after one, the finished epochs are kept
+        lock.release()
+        if main and not before.checkpoint_changed(run_dir):
+            before.restore(run_dir, created)
         raise
     finally:
         lock.release()
@@ -141,7 +144,8 @@ def run(
 
 def _make_run_folder(runs: Path, run_dir: Path, main: bool) -> list[Path]:
     """Create `run_dir` (checking that it is writable); the folders this created, outermost first."""
-    created = [d for d in (run_dir.parent.parent, run_dir.parent, run_dir) if not d.exists()]
+    chain = [run_dir, *[parent for parent in run_dir.parents if parent == runs or runs in parent.parents]]
+    created = [d for d in chain[::-1] if not d.exists()]
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         if main:
@@ -190,15 +194,54 @@ def _train(method_spec: MethodSpec, dataset_spec: DatasetSpec, config: RunConfig
     return train_and_evaluate(plan)
 
 
-def _remove_new_folders(run_dir: Path, created: list[Path]) -> None:
-    import shutil
+@dataclasses.dataclass
+class _FolderState:
+    """The small files of a run folder before a command touched it, to put back on bad input."""
 
-    shutil.rmtree(run_dir, ignore_errors=True)
-    for folder in created[:-1][::-1]:
-        try:
-            folder.rmdir()  # only if empty: a concurrent run may have put its folder there
-        except OSError:
-            break
+    exists: bool
+    files: dict[str, bytes]
+    checkpoint: tuple[int, int] | None  # (size, mtime_ns)
+
+    @classmethod
+    def of(cls, run_dir: Path) -> _FolderState:
+        if not run_dir.is_dir():
+            return cls(False, {}, None)
+        files: dict[str, bytes] = {}
+        for path in run_dir.iterdir():
+            if path.is_file() and path.name != "checkpoint.pt" and path.stat().st_size < 1 << 20:
+                files[path.name] = path.read_bytes()
+        return cls(True, files, _stat(run_dir / "checkpoint.pt"))
+
+    def checkpoint_changed(self, run_dir: Path) -> bool:
+        now = _stat(run_dir / "checkpoint.pt")
+        return now is not None and now != self.checkpoint
+
+    def restore(self, run_dir: Path, created: list[Path]) -> None:
+        import shutil
+
+        if not self.exists:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            for folder in created[:-1][::-1]:
+                try:
+                    folder.rmdir()  # only if empty: a concurrent run may have put its folder there
+                except OSError:
+                    break
+            return
+        for path in run_dir.iterdir():
+            if path.is_file() and path.name != "checkpoint.pt" and path.name not in self.files:
+                path.unlink(missing_ok=True)
+        for name, data in self.files.items():
+            target = run_dir / name
+            if not target.is_file() or target.read_bytes() != data:
+                target.write_bytes(data)
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns)
 
 
 def finished_record(

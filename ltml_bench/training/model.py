@@ -93,9 +93,7 @@ def create_backbone(name: str, pretrained: bool, weights_file: str = "") -> nn.M
         raise UserError(f"--backbone {name!r}: not a timm model.{hint} List them with: python -c \"import timm; print(timm.list_models())\"")
     kwargs: dict[str, Any] = {"num_classes": 0}
     if weights_file:
-        path = Path(weights_file)
-        if not path.is_file():
-            raise UserError(f"weights_file {weights_file!r} does not exist; give the path of a downloaded timm/torchvision checkpoint")
+        path = _weights_path(weights_file)
         kwargs["pretrained"] = True
         kwargs["pretrained_cfg_overlay"] = {"file": str(path)}
     else:
@@ -106,12 +104,31 @@ def create_backbone(name: str, pretrained: bool, weights_file: str = "") -> nn.M
         with offline:
             return timm.create_model(name, **kwargs)
     except Exception as exc:
+        if weights_file:  # timm reads it with torch.load(weights_only=True) or safetensors: nothing in it can run
+            reason = (str(exc).strip().splitlines() or [""])[0][:160]
+            raise UserError(
+                f"weights_file {weights_file!r} is not a weights file for {name!r} ({type(exc).__name__}: {reason}); "
+                f"give a timm/torchvision state dict (.pth of tensors only, or .safetensors)"
+            ) from exc
         if pretrained and not weights_file:
             raise UserError(
                 f"could not load pretrained weights for {name!r} ({type(exc).__name__}); offline, download them once "
                 f"and pass --set weights_file=PATH (a .pth/.safetensors file), or train from scratch with --no-pretrained"
             ) from exc
         raise
+
+
+def _weights_path(weights_file: str) -> Path:
+    """The weights file as a path, with one line for a path that does not exist or is too long."""
+    path = Path(weights_file)
+    try:
+        found = path.is_file()
+    except OSError as exc:  # ENAMETOOLONG and kin are raised, not answered False
+        raise UserError(f"weights_file {weights_file[:60]!r}...: cannot be opened ({exc.strerror}, {len(weights_file)} characters); "
+                        f"give a shorter path to the file") from None
+    if not found:
+        raise UserError(f"weights_file {weights_file!r} does not exist; give the path of a downloaded timm/torchvision checkpoint")
+    return path
 
 
 class LTMLModel(nn.Module):
