@@ -9,16 +9,17 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ltml_bench.config import TRAIN_FIELDS, RunConfig, TrainConfig, parse_value, unknown_key_error
+from ltml_bench.config import TRAIN_FIELDS, RunConfig, TrainConfig, check_finite, check_seed, parse_value, unknown_key_error
 from ltml_bench.errors import ConfigError, UserError
 from ltml_bench.registry import DatasetSpec, MethodSpec, get_dataset, get_method
-from ltml_bench.runs.records import RESULT_FILE, run_folder
+from ltml_bench.runs.records import RESULT_FILE, read_record, run_folder
 from ltml_bench.training.execution import is_main_process
 
+# harness settings that only a dataset can honour (as its own option): refused where it has none
+IGNORED_UNLESS_DATASET_OPTION = ("image_size",)
 SELECTION_DIR = "_selection"  # validation runs of hyper-parameter selection, under the runs folder
 
 
@@ -63,7 +64,10 @@ def resolve_config(
             target, default = train_values, getattr(base, key)
         else:
             raise unknown_key_error(key, valid, f"method {method.name!r} on dataset {dataset.name!r}")
+        if key in IGNORED_UNLESS_DATASET_OPTION and target is train_values:
+            raise ConfigError(f"--set {key}: dataset {dataset.name!r} ignores it (its images have a fixed size); drop --set {key}")
         value = parse_value(key, raw, default) if isinstance(raw, str) else raw
+        check_finite(key, value)
         target[key] = value
         overrides[key] = value
     for key in list(train_values):
@@ -74,7 +78,7 @@ def resolve_config(
         train.lr_steps = tuple(train.lr_steps)
     train.validate()
     return RunConfig(
-        method=method.name, dataset=dataset.name, seed=int(seed), train=train,
+        method=method.name, dataset=dataset.name, seed=check_seed(seed), train=train,
         loss_params=loss_params, head_params=head_params, dataset_options=dataset_options, overrides=overrides,
     )
 
@@ -115,7 +119,7 @@ def run(
     if runs.exists() and not runs.is_dir():
         raise UserError(f"--out {str(runs)!r} is a file, not a folder; give a folder for the runs")
     run_dir = run_folder(runs / SELECTION_DIR if eval_split == "val" else runs, dataset_spec.name, method_spec.name, config.seed, config.key())
-    stored = None if overwrite else _read_record(run_dir / RESULT_FILE)  # a corrupt record is replaced by a fresh run
+    stored = None if overwrite else _read_record(run_dir / RESULT_FILE, log)  # a corrupt record is replaced by a fresh run
     if stored is not None:
         stored["reused"] = True
         return stored
@@ -257,9 +261,10 @@ def finished_record(
     return _read_record(run_folder(runs, dataset_spec.name, method_spec.name, config.seed, config.key()) / RESULT_FILE)
 
 
-def _read_record(path: Path) -> dict[str, Any] | None:
-    """The JSON record at `path`, or None when it is missing or unreadable."""
-    try:
-        return json.loads(path.read_text()) if path.exists() else None
-    except (OSError, json.JSONDecodeError):
-        return None
+def _read_record(path: Path, log: Callable[[str], None] | None = None) -> dict[str, Any] | None:
+    """The record at `path` if `table` would show it (`runs.records.record_problem`), else None:
+    a missing, corrupt or invalid record is never reused (the run trains again and replaces it)."""
+    record, problem = read_record(path)
+    if record is None and path.exists() and log is not None:
+        log(f"{path}: {problem}; training the run again")
+    return record

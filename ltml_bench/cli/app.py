@@ -9,6 +9,7 @@ inside the commands that need them, so `--help` and `list` start fast.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -74,6 +75,13 @@ def main(argv: Optional[list[str]] = None) -> None:
         context = getattr(exc, "ctx", None)
         where = context.command_path if context is not None else "ltml-bench"
         err.print(f"ltml-bench: error: {message} (see `{where} --help`)", markup=False, soft_wrap=True)
+        sys.exit(2)
+    except OSError as exc:  # a full or read-only disk that no layer below put in words
+        if debug or exc.errno not in (errno.ENOSPC, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            raise
+        where = exc.filename or "the disk"
+        what = "is on a read-only file system" if exc.errno == errno.EROFS else "has no space left"
+        err.print(f"ltml-bench: error: {where} {what}; free space or give another --out / set LTML_BENCH_CACHE", markup=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("ltml-bench: interrupted; finished epochs are checkpointed, continue with --resume")

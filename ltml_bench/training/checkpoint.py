@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ltml_bench.errors import UserError
-from ltml_bench.storage.files import atomic_write_bytes
+from ltml_bench.storage.files import append_line, atomic_write_bytes
 
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_KEYS = ("config_key", "epoch", "iteration", "model", "optimizer", "torch_rng")
@@ -134,11 +134,11 @@ class EpochLog:
     def keep_epochs(self, epochs: int) -> None:
         """Drop the lines of epochs that an interrupted run did not checkpoint, and the temporary
         files of a run killed while writing."""
-        old = self.path.read_text().splitlines(keepends=True)[:epochs] if self.path.exists() else []
-        atomic_write_bytes(self.path, "".join(old).encode())
+        # bytes, not text: a log that is not UTF-8 (edited, damaged) is kept as it is, never a traceback
+        old = self.path.read_bytes().splitlines(keepends=True)[:epochs] if self.path.is_file() else []
+        atomic_write_bytes(self.path, b"".join(old))
         for stale in self.run_dir.glob(".*.tmp"):
             stale.unlink(missing_ok=True)
 
     def append(self, line: str) -> None:
-        with open(self.path, "a") as handle:
-            handle.write(line + "\n")
+        append_line(self.path, line)

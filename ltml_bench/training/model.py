@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltml_bench.errors import UserError
+from ltml_bench.errors import ConfigError, UserError
 
 
 class LinearHead(nn.Module):
@@ -204,5 +204,8 @@ def build_model(
     # data a head may need beyond the counts (ML-GCN's co-occurrence graph), passed only if it accepts it
     accepted = inspect.signature(head_type.__init__).parameters
     extras = {k: v for k, v in (("train_labels", train_labels), ("class_names", class_names)) if v is not None and k in accepted}
-    head = head_type(in_features, num_classes, class_counts=class_counts, **extras, **head_params)
+    try:
+        head = head_type(in_features, num_classes, class_counts=class_counts, **extras, **head_params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"head {head_type.__name__}: bad hyper-parameters ({exc}); fix the --set values") from exc
     return LTMLModel(backbone, neck, head, frozen_bn=frozen_bn)
