@@ -99,8 +99,12 @@ def run(
     progress: Callable[[str, int, int], None] | None = None,
     log: Callable[[str], None] | None = None,
     eval_split: str = "test",
+    wait: bool = False,
 ) -> dict[str, Any]:
     """Train and evaluate one method on one dataset with one seed; return the result record.
+
+    `wait=True` (what sweeps use): a run being trained by another process right now is waited for
+    and its result reused, instead of refused.
 
     A finished run with the same configuration and seed in `out` is returned as it is (its record
     gains `"reused": True`) unless `overwrite=True`.
@@ -126,14 +130,13 @@ def run(
     main = is_main_process()  # under torchrun only rank 0 writes files
     before = _FolderState.of(run_dir)
     created = _make_run_folder(runs, run_dir, main)
-    lock = _lock_run_folder(run_dir, main)
+    lock = _lock_run_folder(run_dir, main, wait)
     try:
         if main:  # the other process may have finished this run while we waited for the lock
             stored = None if overwrite else _read_record(run_dir / RESULT_FILE)
             if stored is not None:
                 stored["reused"] = True
                 return stored
-            (run_dir / RESULT_FILE).unlink(missing_ok=True)
         return _train(method_spec, dataset_spec, config, run_dir, main, resume, progress, log, eval_split)
     except UserError:
         # bad input found before the first new checkpoint (data, backbone, head, device, a refused
@@ -161,13 +164,15 @@ def _make_run_folder(runs: Path, run_dir: Path, main: bool) -> list[Path]:
     return created
 
 
-def _lock_run_folder(run_dir: Path, main: bool) -> Any:
+def _lock_run_folder(run_dir: Path, main: bool, wait: bool = False) -> Any:
     """Two identical commands must not write one folder at once; the kernel drops the lock however we end."""
     from ltml_bench.runs.records import LOCK_FILE
     from ltml_bench.storage.locks import FileLock
 
     lock = FileLock(run_dir / LOCK_FILE)
-    if main and not lock.acquire(wait=False):
+    if main and wait:
+        lock.acquire(wait=True)
+    elif main and not lock.acquire(wait=False):
         raise UserError(f"run folder {run_dir} is being trained by another process right now; wait for it to finish "
                         f"and repeat the command (it will reuse the result), or give another --out")
     return lock

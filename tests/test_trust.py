@@ -507,3 +507,80 @@ def test_lock_that_is_a_folder_is_one_line(tmp_path: Path) -> None:
     line = _one_line_error(cli("run", "--method", "erm", "--epochs", "1", "--out", str(out), *FAST_ARGS))
     assert "lock file" in line and ".lock" in line and "rm -r" in line
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+# -- hygiene ------------------------------------------------------------------------------------------
+
+def test_files_get_the_users_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from ltml_bench.storage import files
+
+    current = os.umask(0o022)
+    os.umask(current)
+    files.atomic_write_bytes(tmp_path / "a.json", b"{}")
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o666 & ~current
+
+
+def test_leaderboard_commands_quote_their_paths() -> None:
+    import shlex
+
+    from ltml_bench.reporting import tables
+
+    records = [{**_good_record(), "config": {"overrides": {"lam": 2.0}}, "method": "hmt"}, _good_record()]
+    frame = tables.aggregate(records, dataset="synth_lt")
+    runs = "my runs/$(touch pwned)"
+    text = tables.leaderboard_markdown(frame, "synth_lt", runs, records)
+    commands = [line for line in text.splitlines() if line.startswith("ltml-bench ")]
+    assert commands
+    for line in commands:
+        words = shlex.split(line)
+        assert words[words.index("--runs" if "--runs" in words else "--out") + 1] == runs
+
+
+def test_sweep_waits_for_a_run_locked_by_another_and_reuses_it(tmp_path: Path) -> None:
+    import json
+    import threading
+    import time
+
+    from ltml_bench import api
+    from ltml_bench.storage.locks import FileLock
+
+    run_dir = _run_dir(tmp_path / "runs")
+    run_dir.mkdir(parents=True)
+    other = FileLock(run_dir / ".lock")
+    assert other.acquire(wait=False)  # another sweep trains this run right now
+    with pytest.raises(api.UserError, match="being trained by another process"):
+        api.run("erm", "synth_lt", 0, settings=dict(FAST), epochs=1, out=tmp_path / "runs")
+
+    def finish() -> None:
+        time.sleep(0.5)
+        (run_dir / "result.json").write_text(json.dumps({**_good_record(), "config_key": run_dir.name.split("-", 1)[1]}))
+        other.release()
+
+    thread = threading.Thread(target=finish)
+    thread.start()
+    record = api.run("erm", "synth_lt", 0, settings=dict(FAST), epochs=1, out=tmp_path / "runs", wait=True)
+    thread.join()
+    assert record["reused"] is True and record["map"] == _good_record()["map"]
+
+
+def test_overwrite_keeps_the_old_result_until_the_new_one_replaces_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from ltml_bench import api
+
+    run_dir = _run_dir(tmp_path / "runs")
+    run_dir.mkdir(parents=True)
+    old = json.dumps(_good_record())
+    (run_dir / "result.json").write_text(old)
+    seen = []
+
+    def train(*args, **kwargs):
+        seen.append((run_dir / "result.json").read_text())
+        return {"trained": True}
+
+    monkeypatch.setattr(api, "_train", train)
+    assert api.run("erm", "synth_lt", 0, settings=dict(FAST), epochs=1, out=tmp_path / "runs", overwrite=True) == {"trained": True}
+    assert seen == [old]
