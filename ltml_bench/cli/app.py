@@ -76,12 +76,16 @@ def main(argv: Optional[list[str]] = None) -> None:
         where = context.command_path if context is not None else "ltml-bench"
         err.print(f"ltml-bench: error: {message} (see `{where} --help`)", markup=False, soft_wrap=True)
         sys.exit(2)
-    except OSError as exc:  # a full or read-only disk that no layer below put in words
-        if debug or exc.errno not in (errno.ENOSPC, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)):
+    except OSError as exc:  # a full or read-only disk, or a path too long, that no layer below put in words
+        if debug or exc.errno not in (errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG, getattr(errno, "EDQUOT", errno.ENOSPC)):
             raise
-        where = exc.filename or "the disk"
-        what = "is on a read-only file system" if exc.errno == errno.EROFS else "has no space left"
-        err.print(f"ltml-bench: error: {where} {what}; free space or give another --out / set LTML_BENCH_CACHE", markup=False, soft_wrap=True)
+        where = str(exc.filename or "the disk")
+        if exc.errno == errno.ENAMETOOLONG:
+            message = f"path {where[:60]}... is too long ({len(where)} characters, {exc.strerror}); give a shorter path"
+        else:
+            what = "is on a read-only file system" if exc.errno == errno.EROFS else "has no space left"
+            message = f"{where} {what}; free space or give another --out / set LTML_BENCH_CACHE"
+        err.print(f"ltml-bench: error: {message}", markup=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("ltml-bench: interrupted; finished epochs are checkpointed, continue with --resume")

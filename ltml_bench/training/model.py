@@ -107,7 +107,7 @@ def create_backbone(name: str, pretrained: bool, weights_file: str = "") -> nn.M
         if weights_file:  # timm reads it with torch.load(weights_only=True) or safetensors: nothing in it can run
             reason = (str(exc).strip().splitlines() or [""])[0][:160]
             raise UserError(
-                f"weights_file {weights_file!r} is not a weights file for {name!r} ({type(exc).__name__}: {reason}); "
+                f"weights_file {weights_file!r} could not be loaded into {name!r} ({type(exc).__name__}: {reason}); "
                 f"give a timm/torchvision state dict (.pth of tensors only, or .safetensors)"
             ) from exc
         if pretrained and not weights_file:
