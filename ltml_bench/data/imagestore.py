@@ -175,7 +175,7 @@ class ImageStore:
 def content_crc32(pixels: np.ndarray, chunk: int = 1 << 24) -> int:
     """zlib CRC-32 of the store's pixel bytes, read in 16 MiB chunks: written at build, checked on
     every open, so a store overwritten or damaged on disk is rebuilt instead of trained on. It costs
-    one read of the file (about 2 s per GiB measured on a shared 2-core machine; see the README)."""
+    one read of the file (2.8 s per GiB measured on a shared 2-core machine; datasets/README.md)."""
     flat = pixels.reshape(-1)
     crc = 0
     for start in range(0, flat.shape[0], chunk):
