@@ -124,6 +124,14 @@ def refuse_leakage(train_paths: list[Path], train_values: list[str], train_csv: 
                         f"remove them from one of the two CSVs (test images must be unseen)")
 
 
+def warn_unseen_labels(classes: list[str], train_y: np.ndarray, test_y: np.ndarray) -> None:
+    """Warn about test labels that no training image carries (nothing to learn them from)."""
+    unseen = [classes[c] for c in np.flatnonzero((train_y.sum(0) == 0) & (test_y.sum(0) > 0))]
+    if unseen:
+        warnings.warn(f"csv: test label(s) {', '.join(unseen)} never occur in the training set; their AP only measures "
+                      f"chance (they count as tail classes with n = 0)", stacklevel=3)
+
+
 def build(images: str = "", labels: str = "", image_column: str = "", label_column: str = "", label_sep: str = " ",
           no_label: str = "No Finding", test_labels: str = "", test_images: str = "", test_fraction: float = 0.2,
           split_seed: int = 0, pareto: bool = False, pareto_alpha: float = 6.0, pareto_max: int = 800,
@@ -184,10 +192,7 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
         train_y = train_y[keep]
         split_info.update({"pareto": True, "pareto_alpha": float(pareto_alpha), "pareto_max": int(pareto_max), "pool_size": len(train_rows)})
     test_y = multi_hot(t_names)
-    unseen = [classes[c] for c in np.flatnonzero((train_y.sum(0) == 0) & (test_y.sum(0) > 0))]
-    if unseen:
-        warnings.warn(f"csv: test label(s) {', '.join(unseen)} never occur in the training set; their AP only measures "
-                      f"chance (they count as tail classes with n = 0)", stacklevel=2)
+    warn_unseen_labels(classes, train_y, test_y)
     return DatasetBundle(
         name="csv",
         class_names=classes,
