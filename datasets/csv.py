@@ -22,11 +22,16 @@ Options (all `--set`-able):
 
 Class names are the sorted union of the labels of both CSVs. A row naming a file that does not
 exist, a missing column, a row with too few fields or an image listed twice is a `DataError`
-naming the file and line.
+naming the file and line. A `test_labels` CSV that names a training image (as resolved paths:
+`./a.png` is `a.png`) is refused as train/test leakage; a test label that never occurs in training
+is warned about.
 """
 
 from __future__ import annotations
 
+import csv as _csv
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +65,26 @@ def resolve_image(folder: Path, value: str, path: Path) -> Path:
     raise DataError(f"image {candidate} (listed in {path}) is missing; put it in {folder} or fix the CSV")
 
 
+def refuse_leakage(train_paths: list[Path], train_values: list[str], train_csv: Path,
+                   test_paths: list[Path], test_values: list[str], test_csv: Path) -> None:
+    """A test image that is also a training image (compared as resolved paths, so `./a.png`,
+    `a.png` and a link to it are one image) makes the test set measure memory: a `DataError`."""
+    seen = {os.path.realpath(p): v for p, v in zip(train_paths, train_values)}
+    shared = [(v, seen[os.path.realpath(p)]) for p, v in zip(test_paths, test_values) if os.path.realpath(p) in seen]
+    if shared:
+        examples = ", ".join(f"{t!r} (train {s!r})" for t, s in shared[:3])
+        raise DataError(f"test labels {test_csv} share {len(shared)} image(s) with the training labels {train_csv}: {examples}; "
+                        f"remove them from one of the two CSVs (test images must be unseen)")
+
+
+def warn_unseen_labels(classes: list[str], train_y: np.ndarray, test_y: np.ndarray) -> None:
+    """Warn about test labels that no training image carries (nothing to learn them from)."""
+    unseen = [classes[c] for c in np.flatnonzero((train_y.sum(0) == 0) & (test_y.sum(0) > 0))]
+    if unseen:
+        warnings.warn(f"csv: test label(s) {', '.join(unseen)} never occur in the training set; their AP only measures "
+                      f"chance (they count as tail classes with n = 0)", stacklevel=3)
+
+
 def build(images: str = "", labels: str = "", image_column: str = "", label_column: str = "", label_sep: str = " ",
           no_label: str = "No Finding", test_labels: str = "", test_images: str = "", test_fraction: float = 0.2,
           split_seed: int = 0, pareto: bool = False, pareto_alpha: float = 6.0, pareto_max: int = 800,
@@ -78,6 +103,7 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
         test_folder = require_dir(Path(test_images).expanduser(), "image folder", "give the test image folder") if test_images else folder
         t_values, t_names = read_rows(test_path, image_column, label_column, sep, no_label)
         t_paths = [resolve_image(test_folder, v, test_path) for v in t_values]
+        refuse_leakage(paths, values, label_path, t_paths, t_values, test_path)
         train_rows = list(range(len(values)))
         split_info: dict[str, Any] = {"test_labels": str(test_path)}
     else:
@@ -115,6 +141,7 @@ def build(images: str = "", labels: str = "", image_column: str = "", label_colu
         train_y = train_y[keep]
         split_info.update({"pareto": True, "pareto_alpha": float(pareto_alpha), "pareto_max": int(pareto_max), "pool_size": len(train_rows)})
     test_y = multi_hot(t_names)
+    warn_unseen_labels(classes, train_y, test_y)
     return DatasetBundle(
         name="csv",
         class_names=classes,

@@ -9,16 +9,17 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ltml_bench.config import TRAIN_FIELDS, RunConfig, TrainConfig, parse_value, unknown_key_error
+from ltml_bench.config import TRAIN_FIELDS, RunConfig, TrainConfig, check_finite, check_seed, parse_value, unknown_key_error
 from ltml_bench.errors import ConfigError, RunInterrupted, UserError, option
 from ltml_bench.registry import DatasetSpec, MethodSpec, get_dataset, get_method
-from ltml_bench.runs.records import RESULT_FILE, run_folder
+from ltml_bench.runs.records import RESULT_FILE, read_record, run_folder
 from ltml_bench.training.execution import is_main_process
 
+# harness settings that only a dataset can honour (as its own option): refused where it has none
+IGNORED_UNLESS_DATASET_OPTION = ("image_size",)
 SELECTION_DIR = "_selection"  # validation runs of hyper-parameter selection, under the runs folder
 
 
@@ -66,7 +67,10 @@ def resolve_config(
             target, default = train_values, getattr(base, key)
         else:
             raise unknown_key_error(key, valid, f"method {method.name!r} on dataset {dataset.name!r}")
+        if key in IGNORED_UNLESS_DATASET_OPTION and target is train_values:
+            raise ConfigError(f"--set {key}: dataset {dataset.name!r} ignores it (its images have a fixed size); drop --set {key}")
         value = parse_value(key, raw, default) if isinstance(raw, str) else raw
+        check_finite(key, value)
         target[key] = value
         overrides[key] = value
     for key in list(train_values):
@@ -80,7 +84,7 @@ def resolve_config(
     _settle_weights(train, overrides)
     train.validate()
     return RunConfig(
-        method=method.name, dataset=dataset.name, seed=int(seed), train=train,
+        method=method.name, dataset=dataset.name, seed=check_seed(seed), train=train,
         loss_params=loss_params, head_params=head_params, dataset_options=dataset_options, overrides=overrides,
     )
 
@@ -136,8 +140,12 @@ def run(
     progress: Callable[[str, int, int], None] | None = None,
     log: Callable[[str], None] | None = None,
     eval_split: str = "test",
+    wait: bool = False,
 ) -> dict[str, Any]:
     """Train and evaluate one method on one dataset with one seed; return the result record.
+
+    `wait=True` (what sweeps use): a run being trained by another process right now is waited for
+    and its result reused, instead of refused.
 
     A finished run with the same configuration and seed in `out` is returned as it is (its record
     gains `"reused": True`) unless `overwrite=True`.
@@ -156,25 +164,27 @@ def run(
     if runs.exists() and not runs.is_dir():
         raise UserError(f"{option('--out', 'out', str(runs))} is a file, not a folder; give a folder for the runs")
     run_dir = run_folder(runs / SELECTION_DIR if eval_split == "val" else runs, dataset_spec.name, method_spec.name, config.seed, config.key())
-    stored = None if overwrite else _read_record(run_dir / RESULT_FILE)  # a corrupt record is replaced by a fresh run
+    stored = None if overwrite else _read_record(run_dir / RESULT_FILE, log)  # a corrupt record is replaced by a fresh run
     if stored is not None:
         stored["reused"] = True
         return stored
     main = is_main_process()  # under torchrun only rank 0 writes files
+    before = _FolderState.of(run_dir)
     created = _make_run_folder(runs, run_dir, main)
-    lock = _lock_run_folder(run_dir, main)
+    lock = _lock_run_folder(run_dir, main, wait)
     try:
         if main:  # the other process may have finished this run while we waited for the lock
             stored = None if overwrite else _read_record(run_dir / RESULT_FILE)
             if stored is not None:
                 stored["reused"] = True
                 return stored
-            (run_dir / RESULT_FILE).unlink(missing_ok=True)
         return _train(method_spec, dataset_spec, config, run_dir, main, resume, progress, log, eval_split)
     except UserError:
-        # bad input found before the first checkpoint (data, backbone, head, device): leave no trace
-        if created and not (run_dir / "checkpoint.pt").exists():
-            _remove_new_folders(run_dir, created)
+        # bad input found before the first new checkpoint (data, backbone, head, device, a refused
+        # checkpoint): leave the runs folder as it was; after one, the finished epochs are kept
+        lock.release()
+        if main and not before.checkpoint_changed(run_dir):
+            before.restore(run_dir, created)
         raise
     except KeyboardInterrupt as exc:
         if isinstance(exc, RunInterrupted):
@@ -200,7 +210,8 @@ def _interrupted(run_dir: Path, created: list[Path], epochs: int) -> str:
 
 def _make_run_folder(runs: Path, run_dir: Path, main: bool) -> list[Path]:
     """Create `run_dir` (checking that it is writable); the folders this created, outermost first."""
-    created = [d for d in (run_dir.parent.parent, run_dir.parent, run_dir) if not d.exists()]
+    chain = [run_dir, *[parent for parent in run_dir.parents if parent == runs or runs in parent.parents]]
+    created = [d for d in chain[::-1] if not d.exists()]
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         if main:
@@ -212,13 +223,15 @@ def _make_run_folder(runs: Path, run_dir: Path, main: bool) -> list[Path]:
     return created
 
 
-def _lock_run_folder(run_dir: Path, main: bool) -> Any:
+def _lock_run_folder(run_dir: Path, main: bool, wait: bool = False) -> Any:
     """Two identical commands must not write one folder at once; the kernel drops the lock however we end."""
     from ltml_bench.runs.records import LOCK_FILE
     from ltml_bench.storage.locks import FileLock
 
     lock = FileLock(run_dir / LOCK_FILE)
-    if main and not lock.acquire(wait=False):
+    if main and wait:
+        lock.acquire(wait=True)
+    elif main and not lock.acquire(wait=False):
         raise UserError(f"run folder {run_dir} is being trained by another process right now; wait for it to finish "
                         f"and repeat the command (it will reuse the result), or give another {option('--out', 'out')}")
     return lock
@@ -251,15 +264,54 @@ def _train(method_spec: MethodSpec, dataset_spec: DatasetSpec, config: RunConfig
     return train_and_evaluate(plan)
 
 
-def _remove_new_folders(run_dir: Path, created: list[Path]) -> None:
-    import shutil
+@dataclasses.dataclass
+class _FolderState:
+    """The small files of a run folder before a command touched it, to put back on bad input."""
 
-    shutil.rmtree(run_dir, ignore_errors=True)
-    for folder in created[:-1][::-1]:
-        try:
-            folder.rmdir()  # only if empty: a concurrent run may have put its folder there
-        except OSError:
-            break
+    exists: bool
+    files: dict[str, bytes]
+    checkpoint: tuple[int, int] | None  # (size, mtime_ns)
+
+    @classmethod
+    def of(cls, run_dir: Path) -> _FolderState:
+        if not run_dir.is_dir():
+            return cls(False, {}, None)
+        files: dict[str, bytes] = {}
+        for path in run_dir.iterdir():
+            if path.is_file() and path.name != "checkpoint.pt" and path.stat().st_size < 1 << 20:
+                files[path.name] = path.read_bytes()
+        return cls(True, files, _stat(run_dir / "checkpoint.pt"))
+
+    def checkpoint_changed(self, run_dir: Path) -> bool:
+        now = _stat(run_dir / "checkpoint.pt")
+        return now is not None and now != self.checkpoint
+
+    def restore(self, run_dir: Path, created: list[Path]) -> None:
+        import shutil
+
+        if not self.exists:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            for folder in created[:-1][::-1]:
+                try:
+                    folder.rmdir()  # only if empty: a concurrent run may have put its folder there
+                except OSError:
+                    break
+            return
+        for path in run_dir.iterdir():
+            if path.is_file() and path.name != "checkpoint.pt" and path.name not in self.files:
+                path.unlink(missing_ok=True)
+        for name, data in self.files.items():
+            target = run_dir / name
+            if not target.is_file() or target.read_bytes() != data:
+                target.write_bytes(data)
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns)
 
 
 def finished_record(
@@ -275,9 +327,10 @@ def finished_record(
     return _read_record(run_folder(runs, dataset_spec.name, method_spec.name, config.seed, config.key()) / RESULT_FILE)
 
 
-def _read_record(path: Path) -> dict[str, Any] | None:
-    """The JSON record at `path`, or None when it is missing or unreadable."""
-    try:
-        return json.loads(path.read_text()) if path.exists() else None
-    except (OSError, json.JSONDecodeError):
-        return None
+def _read_record(path: Path, log: Callable[[str], None] | None = None) -> dict[str, Any] | None:
+    """The record at `path` if `table` would show it (`runs.records.record_problem`), else None:
+    a missing, corrupt or invalid record is never reused (the run trains again and replaces it)."""
+    record, problem = read_record(path)
+    if record is None and path.exists() and log is not None:
+        log(f"{path}: {problem}; training the run again")
+    return record

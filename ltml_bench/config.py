@@ -13,6 +13,8 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
+import operator
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
@@ -79,6 +81,17 @@ class TrainConfig:
             raise ConfigError(f"ci_level={self.ci_level}: must be between 0 and 1, e.g. 0.95")
         if self.batch_size < 2:
             raise ConfigError("batch_size must be >= 2 (the neck's BatchNorm needs two images)")
+        for name in ("num_workers", "neck_dim", "warmup_iters"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)}: must be >= 0")
+        for name in ("lr", "momentum", "weight_decay", "grad_clip", "warmup_ratio", "dropout"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(f"{name}={getattr(self, name)}: must be a finite number")
+        for name in ("momentum", "weight_decay", "grad_clip"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)}: must be >= 0")
+        if not all(isinstance(step, int) and not isinstance(step, bool) and step >= 0 for step in self.lr_steps):
+            raise ConfigError(f"lr_steps={','.join(map(str, self.lr_steps))}: must be epoch numbers, e.g. lr_steps=55,70 (or none)")
 
 
 TRAIN_FIELDS: dict[str, Any] = {f.name: f for f in fields(TrainConfig)}
@@ -99,7 +112,7 @@ def parse_value(key: str, text: str, default: Any) -> Any:
         if isinstance(default, int):
             return int(text)
         if isinstance(default, float):
-            return float(text)
+            return _finite(float(text))
         if isinstance(default, tuple):
             if text in ("", "none", "()"):
                 return ()
@@ -108,7 +121,7 @@ def parse_value(key: str, text: str, default: Any) -> Any:
             if isinstance(sample, str):
                 return tuple(items)
             if isinstance(sample, float):
-                return tuple(float(item) for item in items)
+                return tuple(_finite(float(item)) for item in items)
             try:
                 return tuple(int(item) for item in items)
             except ValueError:
@@ -130,10 +143,39 @@ def _parse_free(text: str) -> Any:
         return lowered == "true"
     for cast in (int, float):
         try:
-            return cast(text)
+            value = cast(text)
         except ValueError:
-            pass
+            continue
+        return _finite(value)
     return text
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("NaN and inf are not allowed")
+    return value
+
+
+SEED_MAX = 2**32 - 1  # numpy's seeds
+
+
+def check_seed(seed: Any) -> int:
+    """`seed` as an int in [0, 2^32 - 1] (what every generator of the harness accepts)."""
+    try:
+        value = operator.index(seed)  # ints and numpy integers, not floats or strings
+    except TypeError:
+        value = None
+    if isinstance(seed, bool) or value is None or not 0 <= value <= SEED_MAX:
+        raise ConfigError(f"--seed {seed}: must be an integer from 0 to {SEED_MAX}")
+    return int(value)
+
+
+def check_finite(key: str, value: Any) -> None:
+    """Refuse NaN or inf in a typed (Python API) value, also inside tuples and lists."""
+    items = value if isinstance(value, (tuple, list)) else [value]
+    for item in items:
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ConfigError(f"--set {key}={value}: NaN and inf are not allowed")
 
 
 def _example(default: Any) -> str:

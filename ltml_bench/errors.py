@@ -74,6 +74,10 @@ class ConfigError(UserError):
     """A bad `--set KEY=VALUE`, an unknown hyper-parameter or an incompatible checkpoint."""
 
 
+class StorageError(UserError):
+    """A full or read-only disk under the runs folder or the cache: the message names the folder."""
+
+
 class TrainingDiverged(UserError):
     """The loss became NaN or inf; the message names method, epoch and step."""
 

@@ -14,6 +14,7 @@ registers methods or datasets itself (the CLI's `--plugin`, the API's `ltml_benc
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -218,7 +219,7 @@ class Registry(Generic[T]):
         try:
             obj = ep.load()
             spec = obj() if callable(obj) and not isinstance(obj, (MethodSpec, DatasetSpec)) else obj
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the tool
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin (even one calling sys.exit) must not break the tool
             warnings.warn(
                 f"ltml-bench: skipped {origin}: it failed to import ({type(exc).__name__}: {exc})",
                 stacklevel=2,
@@ -318,7 +319,9 @@ def load_plugin_file(path: str | os.PathLike[str]) -> None:
         raise UserError(f"{_plugin_arg(path)}: not a readable .py file; give the path of a Python file")
     METHODS._load_builtins()
     DATASETS._load_builtins()
-    module_name = f"ltml_bench_plugin_{file.stem}"
+    # one module per file, not per file name: a/mymethod.py and b/mymethod.py must not share one
+    resolved = str(file.resolve())
+    module_name = f"ltml_bench_plugin_{_identifier(file.stem)}_{hashlib.sha256(resolved.encode()).hexdigest()[:12]}"
     spec = importlib.util.spec_from_file_location(module_name, file)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -327,7 +330,11 @@ def load_plugin_file(path: str | os.PathLike[str]) -> None:
         spec.loader.exec_module(module)
     except UserError:
         raise
+    except SystemExit as exc:  # a plugin must not end the command (or make it exit 0 with no output)
+        sys.modules.pop(module_name, None)
+        raise UserError(f"--plugin {str(path)!r} failed to import: it called sys.exit({exc.code!r}); remove that call from the file") from None
     except Exception as exc:
+        sys.modules.pop(module_name, None)
         raise UserError(
             f"{_plugin_arg(path)} failed to import: {type(exc).__name__}: {exc}"
         ) from exc
@@ -393,6 +400,10 @@ def check_dataset_spec(spec: DatasetSpec) -> None:
         unknown = sorted(set(recipe) - set(TRAIN_FIELDS))
         if unknown:
             raise RegistryError(f"{where}: recipe keys {unknown} are not fields of ltml_bench.config.TrainConfig")
+
+
+def _identifier(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text)
 
 
 def import_object(ref: str) -> Any:

@@ -143,3 +143,25 @@ def test_one_epoch_on_csv(tmp_path: Path) -> None:
                      pretrained=False, epochs=1, out=tmp_path / "runs")
     assert record["num_train_images"] == 24 and record["num_test_images"] == 6
     assert record["class_names"] == sorted(FINDINGS)
+
+
+def test_test_csv_sharing_training_images_is_refused(tmp_path: Path) -> None:
+    images = tmp_path / "imgs"
+    images.mkdir()
+    for i in range(4):
+        (images / f"im{i}.png").write_bytes(png_bytes(i))
+    (tmp_path / "train.csv").write_text("file,tags\nim0.png,cat\nim1.png,dog\nim2.png,cat\n")
+    (tmp_path / "test.csv").write_text("file,tags\n./im1.png,dog\nim3.png,cat\n")  # ./im1.png is im1.png
+    with pytest.raises(DataError, match=r"share 1 image\(s\) with the training labels.*'\./im1\.png' \(train 'im1\.png'\)"):
+        build(images=str(images), labels=str(tmp_path / "train.csv"), test_labels=str(tmp_path / "test.csv"), image_size=16)
+
+
+def test_test_label_never_in_training_is_warned(tmp_path: Path) -> None:
+    images = tmp_path / "imgs"
+    images.mkdir()
+    for i in range(4):
+        (images / f"im{i}.png").write_bytes(png_bytes(i))
+    (tmp_path / "train.csv").write_text("file,tags\nim0.png,cat\nim1.png,dog\n")
+    (tmp_path / "test.csv").write_text("file,tags\nim2.png,bird\nim3.png,cat\n")
+    with pytest.warns(UserWarning, match="test label\\(s\\) bird never occur in the training set"):
+        build(images=str(images), labels=str(tmp_path / "train.csv"), test_labels=str(tmp_path / "test.csv"), image_size=16)

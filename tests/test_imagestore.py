@@ -8,6 +8,8 @@ test_datasets_voc_coco.py. Same torch RNG state -> the same images, to float rou
 from __future__ import annotations
 
 import os
+import time
+import json
 from pathlib import Path
 
 import numpy as np
@@ -158,10 +160,40 @@ def test_corrupt_store_is_rebuilt_not_trusted(images: list[Path], tmp_path: Path
     del store  # its mapping now points past the end of the file
     from PIL import Image
 
-    rebuilt = ImageStore.open_or_build(images, root=root)
+    with pytest.warns(UserWarning, match="rebuilding it"):
+        rebuilt = ImageStore.open_or_build(images, root=root)
     assert rebuilt.nbytes == nbytes and (rebuilt.folder / imagestore.PIXELS_FILE).stat().st_size == nbytes
     with Image.open(images[2]) as img:
         np.testing.assert_array_equal(rebuilt.image(2), np.asarray(img.convert("RGB")))
+
+
+def test_store_overwritten_with_zeros_is_rebuilt_with_a_warning(images: list[Path], tmp_path: Path) -> None:
+    """Same size, other content (zeros written over it): the content digest catches it."""
+    from PIL import Image
+
+    root = tmp_path / "store"
+    store = ImageStore.open_or_build(images, root=root)
+    pixels_file = store.folder / imagestore.PIXELS_FILE
+    size = pixels_file.stat().st_size
+    del store
+    pixels_file.write_bytes(bytes(size))
+    with pytest.warns(UserWarning, match="is damaged .*content digest.*rebuilding"):
+        rebuilt = ImageStore.open_or_build(images, root=root)
+    with Image.open(images[0]) as img:
+        np.testing.assert_array_equal(rebuilt.image(0), np.asarray(img.convert("RGB")))
+    assert json.loads((rebuilt.folder / imagestore.MANIFEST_FILE).read_text())["crc32"] == imagestore.content_crc32(rebuilt.pixels)
+
+
+def test_killed_build_leaves_no_temporary_folder(images: list[Path], tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    folder = imagestore.store_folder([str(p) for p in images], root)
+    root.mkdir()
+    stale = root / f".{folder.name}.abc123.tmp"  # what a build killed with SIGKILL leaves
+    stale.mkdir()
+    (stale / imagestore.PIXELS_FILE).write_bytes(b"half")
+    ImageStore.open_or_build(images, root=root)
+    assert not stale.exists()
+    assert not [p for p in root.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_bad_files_and_full_disk(images: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

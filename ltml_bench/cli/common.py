@@ -62,12 +62,13 @@ def print_run_table(records: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     first = records[0]
-    sizes = {g: len(first["groups"][g]) for g in ("head", "middle", "tail")}
+    groups = first.get("groups") or {}
+    sizes = {g: str(len(groups[g])) if g in groups else "?" for g in ("head", "middle", "tail")}
     table = Table(title=f"{first.get('method_title', first['method'])} on {first['dataset']}: mAP (%)")
     table.add_column("seed")
     for g in ("head", "middle", "tail"):
         table.add_column(f"{g} ({sizes[g]})", justify="right")
-    table.add_column(f"all ({len(first['class_names'])})", justify="right")
+    table.add_column(f"all ({len(first.get('class_names') or []) or '?'})", justify="right")
     shown = [r for r in records if isinstance(r.get("intervals"), dict)]
     if shown:
         table.add_column(f"all {100 * float(shown[0]['intervals'].get('level', 0.95)):g}% CI (test images)", justify="right")

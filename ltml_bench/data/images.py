@@ -74,8 +74,18 @@ def decode_rgb(path: str | Path) -> np.ndarray:
             return np.asarray(img.convert("RGB"), dtype=np.uint8)
     except FileNotFoundError:
         raise DataError(f"image {path} is listed but missing; restore the file or prepare the dataset again") from None
+    except Image.DecompressionBombError as exc:
+        raise DataError(bomb_message(path, exc)) from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise DataError(f"image {path} is unreadable ({type(exc).__name__}: {exc}); replace the file") from None
+
+
+def bomb_message(path: str | Path, exc: Exception) -> str:
+    """One line for an image over PIL's decompression-bomb limit, naming the limit."""
+    from PIL import Image
+
+    return (f"image {path} is refused as a possible decompression bomb ({exc}); PIL's limit is "
+            f"{Image.MAX_IMAGE_PIXELS} pixels (warned above it, refused above twice it); replace or resize the file")
 
 
 def verify_image(path: str | Path) -> str | None:

@@ -69,6 +69,8 @@ class HMTHead(nn.Module):
             raise ValueError(f"class_counts has {len(counts)} entries for {num_classes} classes")
         if lam < 0:
             raise ValueError("lam must be >= 0")
+        if tau_h <= tau_m:
+            raise ValueError(f"tau_h={tau_h} must be above tau_m={tau_m} (head n >= tau_h, tail n < tau_m)")
         self.num_classes = num_classes
         groups = GroupRule(tau_h, tau_m).assign(counts)
         sigmas = group_sigmas(counts, lam, tau_h, tau_m)

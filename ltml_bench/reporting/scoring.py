@@ -26,6 +26,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ltml_bench.errors import UserError
+from ltml_bench.runs.records import record_problem
 
 ID_COLUMN = "image_id"
 
@@ -208,7 +209,7 @@ def evaluate(dataset: str, scores: str | Path, settings: Mapping[str, Any] | Non
     matrix = load_scores(scores, bundle.test.ids, bundle.class_names)
     counts = bundle.train.class_counts
     report = group_report(matrix, bundle.test.labels, counts, rule)
-    return {
+    result = {
         "dataset": bundle.name,
         "scores_file": str(scores),
         "map": report.map,
@@ -221,3 +222,7 @@ def evaluate(dataset: str, scores: str | Path, settings: Mapping[str, Any] | Non
         "classes_without_test_positives": [bundle.class_names[i] for i in report.classes_without_positives],
         "num_test_images": len(bundle.test),
     }
+    problem = record_problem(result, required=("dataset", "map"))  # the validator `table` and `run` use
+    if problem:
+        raise UserError(f"--scores {str(scores)!r}: the report would be invalid ({problem}); check the scores file")
+    return result

@@ -13,6 +13,7 @@ never edited by hand.
 from __future__ import annotations
 
 import math
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -341,6 +342,7 @@ def _sweep_commands(records: list[dict[str, Any]], dataset: str, runs: str) -> l
     """`ltml-bench sweep` lines that re-create the records: per protocol track, the default runs,
     then one grid per method (`protocol` itself becomes `--protocol`, not a grid)."""
     seeds = ",".join(map(str, sorted({int(r["seed"]) for r in records})))
+    dataset, runs = shlex.quote(dataset), shlex.quote(str(runs))  # pasted into a shell: a path with spaces or $ stays one word
     threads = {int(r["env"]["torch_threads"]) for r in records if "torch_threads" in r.get("env", {}) and str(r["env"].get("device", "")).startswith("cpu")}
     # CPU runs repeat bit for bit only with the same torch thread count: name it when all runs share one
     extra = f" --threads {threads.pop()}" if len(threads) == 1 else ""
@@ -360,8 +362,8 @@ def _sweep_commands(records: list[dict[str, Any]], dataset: str, runs: str) -> l
             for key, value in overrides(r).items():
                 grids.setdefault(r["method"], {}).setdefault(key, set()).add(",".join(map(str, value)) if isinstance(value, list) else str(value))
         for method, keys in sorted(grids.items()):
-            grid = " ".join(f"--grid {k}={','.join(sorted(v, key=_numeric_first))}" for k, v in sorted(keys.items()))
-            lines.append(f"ltml-bench sweep --methods {method} --datasets {dataset} --seeds {seeds}{flag} {grid}{extra} --out {runs}")
+            grid = " ".join("--grid " + shlex.quote(f"{k}={','.join(sorted(v, key=_numeric_first))}") for k, v in sorted(keys.items()))
+            lines.append(f"ltml-bench sweep --methods {shlex.quote(method)} --datasets {dataset} --seeds {seeds}{flag} {grid}{extra} --out {runs}")
     return lines
 
 
@@ -376,10 +378,11 @@ def leaderboard_markdown(frame: Any, dataset: str, runs: str, records: list[dict
     from ltml_bench.metrics import GroupRule
 
     rule = records[0].get("group_rule_text", "") if records else GroupRule().describe()
+    quoted_dataset, quoted_runs = shlex.quote(dataset), shlex.quote(str(runs))
     commands = _sweep_commands(records, dataset, runs)
     if not records and not frame.empty:  # published rows only: say how to fill in the reproduced columns
         methods = ",".join(frame["method"])
-        commands = [f"ltml-bench sweep --methods {methods} --datasets {dataset} --seeds 0,1,2 --set data_root=DATA --out {runs}"]
+        commands = [f"ltml-bench sweep --methods {shlex.quote(methods)} --datasets {quoted_dataset} --seeds 0,1,2 --set data_root=DATA --out {quoted_runs}"]
     lines = [
         f"# Leaderboard: {dataset}",
         "",
@@ -389,7 +392,7 @@ def leaderboard_markdown(frame: Any, dataset: str, runs: str, records: list[dict
         *commands,
     ]
     lines += [
-        f"ltml-bench table --dataset {dataset} --runs {runs} --write",
+        f"ltml-bench table --dataset {quoted_dataset} --runs {quoted_runs} --write",
         "```",
         "",
         f"mAP in percent (non-interpolated per-class AP, mean over classes), mean ± std over seeds. Groups: {rule}.",

@@ -99,18 +99,72 @@ class SkippedRun:
     reason: str
 
 
-def _valid_record(record: Any) -> str | None:
+GROUP_NAMES = ("head", "middle", "tail", "all")
+
+
+def record_problem(record: Any, required: tuple[str, ...] = ("method", "dataset", "seed", "map")) -> str | None:
+    """Why `record` is not a usable result record, or None. The one validator behind `run` (what it
+    reuses), `table`, `plot` and `evaluate` (what they show). It checks the fields they read and
+    their types, not the exact set of keys: a record with more keys (a later version's) is valid."""
     if not isinstance(record, dict):
         return "not a JSON object"
-    for key in ("method", "dataset", "seed", "map"):
+    for key in required:
         if key not in record:
             return f"missing {key!r}"
-    if not isinstance(record["map"], dict) or not all(g in record["map"] for g in ("head", "middle", "tail", "all")):
-        return "map lacks head/middle/tail/all"
-    for value in record["map"].values():
-        if value is not None and (not isinstance(value, (int, float)) or math.isnan(float(value))):
-            return "map holds a non-number"
+    for key in ("method", "dataset", "method_title", "variant", "config_key", "group_rule_text"):
+        if key in record and not isinstance(record[key], str):
+            return f"{key!r} is not a string"
+    if "seed" in record and (isinstance(record["seed"], bool) or not isinstance(record["seed"], int)):
+        return "'seed' is not an integer"
+    if "map" in record:
+        maps = record["map"]
+        if not isinstance(maps, dict) or not all(g in maps for g in GROUP_NAMES):
+            return "map lacks head/middle/tail/all"
+        for group in GROUP_NAMES:
+            if _bad_percent(maps[group]):
+                return f"map[{group!r}] is not a number in [0, 100]"
+    return _detail_problem(record)
+
+
+def _bad_percent(value: Any) -> bool:
+    if value is None:
+        return False  # a group without classes
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return True
+    return not (math.isfinite(value) and 0.0 <= value <= 100.0)
+
+
+def _detail_problem(record: dict[str, Any]) -> str | None:
+    """The optional per-class fields, when present: lists of the right kinds and lengths."""
+    groups = record.get("groups")
+    if groups is not None and (not isinstance(groups, dict) or not all(isinstance(groups.get(g), list) for g in GROUP_NAMES[:3])):
+        return "groups lacks head/middle/tail lists"
+    names = record.get("class_names")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+        return "class_names is not a list of strings"
+    ap = record.get("per_class_ap")
+    if ap is not None:
+        if not isinstance(ap, list) or any(v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))) for v in ap):
+            return "per_class_ap is not a list of numbers"
+        if isinstance(names, list) and len(ap) != len(names):
+            return f"per_class_ap has {len(ap)} values for {len(names)} classes"
+    for key in ("config", "dataset_info", "env"):
+        if key in record and not isinstance(record[key], dict):
+            return f"{key!r} is not an object"
     return None
+
+
+def read_record(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(record, None) for a valid record file, (None, why) for a missing, unreadable or invalid one."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        record = json.loads(text)
+    except FileNotFoundError:
+        return None, f"no {RESULT_FILE}"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return None, f"corrupt {RESULT_FILE} ({type(exc).__name__})"
+    problem = record_problem(record)
+    return (None, f"invalid {RESULT_FILE}: {problem}") if problem else (record, None)
 
 
 def scan_runs(runs: Path) -> tuple[list[LoadedRecord], list[SkippedRun]]:
@@ -120,17 +174,15 @@ def scan_runs(runs: Path) -> tuple[list[LoadedRecord], list[SkippedRun]]:
     seen_dirs: set[Path] = set()
     for result in sorted(runs.rglob(RESULT_FILE)):
         seen_dirs.add(result.parent)
-        try:
-            record = json.loads(result.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            skipped.append(SkippedRun(result.parent, f"corrupt {RESULT_FILE} ({type(exc).__name__})"))
+        if not result.is_file():
+            skipped.append(SkippedRun(result.parent, f"{RESULT_FILE} is not a file"))
             continue
-        if isinstance(record, dict) and record.get("eval_split", "test") != "test":
+        record, problem = read_record(result)
+        if record is None:
+            skipped.append(SkippedRun(result.parent, problem or f"corrupt {RESULT_FILE}"))
+            continue
+        if record.get("eval_split", "test") != "test":
             continue  # a validation run of hyper-parameter selection (`ltml-bench sweep --select-on val`)
-        problem = _valid_record(record)
-        if problem:
-            skipped.append(SkippedRun(result.parent, f"invalid {RESULT_FILE}: {problem}"))
-            continue
         loaded.append(LoadedRecord(result.parent, record))
     for config in sorted(runs.rglob("config.json")):
         if config.parent not in seen_dirs and "_selection" not in config.relative_to(runs).parts:

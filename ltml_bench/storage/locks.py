@@ -6,6 +6,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from ltml_bench.errors import UserError
+
 
 class FileLock:
     """An exclusive advisory lock on a file (POSIX `flock`; the file is created if missing). The
@@ -22,8 +24,12 @@ class FileLock:
             import fcntl
         except ImportError:  # not POSIX
             return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.path, "a+")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = open(self.path, "a+")
+        except (IsADirectoryError, PermissionError, NotADirectoryError) as exc:
+            raise UserError(f"lock file {self.path} cannot be opened ({exc.strerror}); remove it "
+                            f"(it must be a plain file, e.g. rm -r {self.path}) and repeat the command") from None
         try:
             fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

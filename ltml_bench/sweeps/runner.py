@@ -126,7 +126,7 @@ def execute(job: dict[str, Any]) -> dict[str, Any]:
         from ltml_bench.api import run
 
         record = run(job["method"], job["dataset"], job["seed"], settings=job["settings"], epochs=job["epochs"],
-                     device=job["device"], out=job["out"], eval_split=job["eval_split"])
+                     device=job["device"], out=job["out"], eval_split=job["eval_split"], wait=True)
     except Exception as exc:  # one failed combination must not stop the others
         summary["error"] = f"{type(exc).__name__}: {exc}"
         return summary

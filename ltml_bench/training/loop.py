@@ -26,7 +26,7 @@ from torch import nn
 
 from ltml_bench.config import RunConfig
 from ltml_bench.data.interface import DatasetBundle
-from ltml_bench.errors import TrainingDiverged, setting
+from ltml_bench.errors import ConfigError, TrainingDiverged, UserError, setting
 from ltml_bench.metrics import GroupRule, group_report
 from ltml_bench.metrics.intervals import BootstrapSettings, run_intervals
 from ltml_bench.runs.records import RESULT_FILE, build_record
@@ -76,6 +76,7 @@ def _run(plan: Plan, ex: SingleProcess) -> dict[str, Any]:
     cfg, device = plan.config.train, ex.device
     log = plan.log if ex.is_writer else (lambda line: None)
     seed_everything(plan.config.seed, device)
+    check_epoch_has_batches(plan)
     bundle, probe_info = plan.bundle, None
     if cfg.protocol == "probe":  # the images become cached frozen-backbone features
         bundle, probe_info = as_probe_bundle(plan.bundle, plan.config, device, ex, plan.progress, log)
@@ -135,6 +136,8 @@ def train_one_epoch(plan: Plan, bundle: DatasetBundle, parts: Components, train_
         with parts.autocast():
             out = train_model(to_device(x, device))
         loss = parts.criterion(out, y.to(device, non_blocking=True))
+        if step == 0:
+            check_loss_value(loss, plan.spec.name)
         guard.check(loss, epoch, step)
         parts.optimizer.zero_grad(set_to_none=True)
         (loss * share if share != 1.0 else loss).backward()
@@ -147,6 +150,30 @@ def train_one_epoch(plan: Plan, bundle: DatasetBundle, parts: Components, train_
         if plan.progress:
             plan.progress("train", epoch * steps + step + 1, cfg.epochs * steps)
     return float(ex.mean(total_loss)) / max(1, steps)
+
+
+def check_epoch_has_batches(plan: Plan) -> None:
+    """Refuse, before anything is trained, settings whose epochs hold no batch (they would record
+    the untrained model as a finished result)."""
+    cfg = plan.config.train
+    order = epoch_indices(cfg, plan.bundle.train.labels, plan.config.seed, 0)
+    if not batches(order, cfg.batch_size):
+        sampler = f"sampler={cfg.sampler}" + (f", epoch_reduce={cfg.epoch_reduce}" if cfg.sampler == "class_aware" else "")
+        raise ConfigError(
+            f"an epoch of {plan.spec.name!r} on {plan.bundle.name} holds {len(order)} image(s) ({sampler}, batch_size={cfg.batch_size}): "
+            f"no batch of two or more to train on; lower epoch_reduce or batch_size"
+        )
+
+
+def check_loss_value(loss: Any, method: str) -> None:
+    """A method's loss must return a scalar tensor; said on the first batch, naming the method."""
+    if not isinstance(loss, torch.Tensor):
+        raise UserError(f"method {method!r}: its loss returned a {type(loss).__name__}, not a tensor; return a scalar (0-dim) tensor")
+    if loss.dim() != 0 or not loss.is_floating_point():
+        raise UserError(f"method {method!r}: its loss returned a {loss.dtype} tensor of shape {tuple(loss.shape)}; "
+                        f"return a scalar (0-dim) floating tensor, e.g. loss.mean()")
+    if not loss.requires_grad:
+        raise UserError(f"method {method!r}: its loss does not depend on the model's output (no gradient); compute it from the logits")
 
 
 class FiniteGuard:

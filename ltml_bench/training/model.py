@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltml_bench.errors import UserError, command_line_names, option, setting
+from ltml_bench.errors import ConfigError, UserError, command_line_names, option, setting
 
 
 class LinearHead(nn.Module):
@@ -108,6 +108,12 @@ def create_backbone(name: str, pretrained: bool, weights_file: str = "") -> nn.M
         with offline:
             return timm.create_model(name, **kwargs)
     except Exception as exc:
+        if weights_file:  # timm reads it with torch.load(weights_only=True) or safetensors: nothing in it can run
+            reason = (str(exc).strip().splitlines() or [""])[0][:160]
+            raise UserError(
+                f"weights_file {weights_file!r} could not be loaded into {name!r} ({type(exc).__name__}: {reason}); "
+                f"give a timm/torchvision state dict (.pth of tensors only, or .safetensors)"
+            ) from exc
         if pretrained and not weights_file:
             raise UserError(
                 f"could not load pretrained weights for {name!r} ({type(exc).__name__}); offline, download them once "
@@ -208,5 +214,8 @@ def build_model(
     # data a head may need beyond the counts (ML-GCN's co-occurrence graph), passed only if it accepts it
     accepted = inspect.signature(head_type.__init__).parameters
     extras = {k: v for k, v in (("train_labels", train_labels), ("class_names", class_names)) if v is not None and k in accepted}
-    head = head_type(in_features, num_classes, class_counts=class_counts, **extras, **head_params)
+    try:
+        head = head_type(in_features, num_classes, class_counts=class_counts, **extras, **head_params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"head {head_type.__name__}: bad hyper-parameters ({exc}); fix the --set values") from exc
     return LTMLModel(backbone, neck, head, frozen_bn=frozen_bn)

@@ -26,6 +26,7 @@ import io
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -36,7 +37,7 @@ from torch import nn
 from ltml_bench.data.interface import DatasetBundle, Split, load_batch
 from ltml_bench.errors import UserError, setting
 from ltml_bench.storage.cache import cache_dir
-from ltml_bench.storage.files import atomic_write_bytes
+from ltml_bench.storage.files import CACHE_HINT, atomic_write_bytes
 from ltml_bench.storage.locks import file_lock
 from ltml_bench.training.execution import SingleProcess
 from ltml_bench.training.inputs import prepare_images
@@ -161,7 +162,7 @@ def _extract_and_save(backbone: nn.Module, split: Split, role: str, path: Path, 
     info["extracted"].append(role)
     buffer = io.BytesIO()
     np.savez(buffer, features=features.astype(np.float32), ids=np.asarray(split.ids))
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue(), hint=CACHE_HINT)
     return features
 
 
@@ -172,10 +173,12 @@ def _load(path: Path, n: int) -> np.ndarray | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             features = data["features"]
-    except Exception:
+    except Exception as exc:  # reading an .npz member checks its zip CRC-32: flipped bytes end here
+        warnings.warn(f"feature cache {path} is damaged ({type(exc).__name__}: {exc}); extracting the features again", stacklevel=2)
         path.unlink(missing_ok=True)
         return None
     if features.ndim != 2 or features.shape[0] != n or not np.isfinite(features).all():
+        warnings.warn(f"feature cache {path} holds {features.shape} features (expected {n} finite rows); extracting them again", stacklevel=2)
         path.unlink(missing_ok=True)
         return None
     return features.astype(np.float32, copy=False)

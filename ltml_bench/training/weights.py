@@ -69,7 +69,12 @@ def resolve_weights(reference: str) -> tuple[Path, str]:
     """(path, sha256) of a weights file, `builtin:NAME` or a path; a shipped file must match its pin."""
     entry = shipped(reference)
     path = entry.path if entry is not None else Path(reference)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as exc:  # ENAMETOOLONG and kin are raised, not answered False
+        raise UserError(f"weights_file {reference[:60]!r}...: cannot be opened ({exc.strerror}, {len(reference)} characters); "
+                        f"give a shorter path to the file") from None
+    if not found:
         if entry is not None:
             raise UserError(f"weights_file={reference!r}: the shipped file {path} is missing from this installation; reinstall ltml-bench")
         raise UserError(f"weights_file {reference!r} does not exist; give the path of a .safetensors (or timm/torchvision .pth) checkpoint")
