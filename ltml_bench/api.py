@@ -164,20 +164,17 @@ def run(
     if runs.exists() and not runs.is_dir():
         raise UserError(f"{option('--out', 'out', str(runs))} is a file, not a folder; give a folder for the runs")
     run_dir = run_folder(runs / SELECTION_DIR if eval_split == "val" else runs, dataset_spec.name, method_spec.name, config.seed, config.key())
-    stored = None if overwrite else _read_record(run_dir / RESULT_FILE, log)  # a corrupt record is replaced by a fresh run
+    stored = _reused(run_dir / RESULT_FILE, overwrite, log)  # a corrupt record is replaced by a fresh run
     if stored is not None:
-        stored["reused"] = True
         return stored
     main = is_main_process()  # under torchrun only rank 0 writes files
     before = _FolderState.of(run_dir)
     created = _make_run_folder(runs, run_dir, main)
     lock = _lock_run_folder(run_dir, main, wait)
     try:
-        if main:  # the other process may have finished this run while we waited for the lock
-            stored = None if overwrite else _read_record(run_dir / RESULT_FILE)
-            if stored is not None:
-                stored["reused"] = True
-                return stored
+        # the other process may have finished this run while we waited for the lock
+        if main and (stored := _reused(run_dir / RESULT_FILE, overwrite)) is not None:
+            return stored
         return _train(method_spec, dataset_spec, config, run_dir, main, resume, progress, log, eval_split)
     except UserError:
         # bad input found before the first new checkpoint (data, backbone, head, device, a refused
@@ -192,6 +189,14 @@ def run(
         raise RunInterrupted(_interrupted(run_dir, created if main else [], config.train.epochs)) from exc  # only rank 0 removes
     finally:
         lock.release()
+
+
+def _reused(path: Path, overwrite: bool, log: Callable[[str], None] | None = None) -> dict[str, Any] | None:
+    """The finished record at `path`, marked as reused; None with `overwrite` or when there is none."""
+    stored = None if overwrite else _read_record(path, log)
+    if stored is not None:
+        stored["reused"] = True
+    return stored
 
 
 def _interrupted(run_dir: Path, created: list[Path], epochs: int) -> str:
