@@ -148,10 +148,10 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         f" {record['tensor_pipeline_32']['torchvision_images_per_s']:.0f} img/s -> {record['tensor_pipeline_32']['vs_torchvision']:.1f}x",
         f"AP 5000x80 ours {record['ap_ours_ms']:.1f} ms vs sklearn {record['ap_sklearn_ms']:.1f} ms"
         f"  -> ap_speedup_vs_sklearn {record['ap_speedup_vs_sklearn']:.1f}x (max |diff| {record['ap_max_abs_diff']:.1e})",
-        f"intervals {'x'.join(map(str, record['intervals_shape']))} ours {record['intervals_ours_seconds']:.2f} s vs sklearn loop"
+        *([f"intervals {'x'.join(map(str, record['intervals_shape']))} ours {record['intervals_ours_seconds']:.2f} s vs sklearn loop"
         f" {record['intervals_sklearn_seconds']:.1f} s (estimated from {record['intervals_sklearn_estimated_from_resamples']} resamples)"
-        f"  -> intervals_speedup_vs_sklearn {record['intervals_speedup_vs_sklearn']:.0f}x (max |diff| {record['intervals_max_abs_diff']:.1e})",
-        *scaling_lines(record["ap_scaling"]),
+        f"  -> intervals_speedup_vs_sklearn {record['intervals_speedup_vs_sklearn']:.0f}x (max |diff| {record['intervals_max_abs_diff']:.1e})"] if "intervals_shape" in record else []),
+        *(scaling_lines(record["ap_scaling"]) if "ap_scaling" in record else []),
         f"peak memory {record['peak_memory_mb']:.0f} MB ({record['peak_memory_kind']}); took {record['bench_seconds']:.0f} s",
     ]
     if record.get("default_run_seconds") is not None:

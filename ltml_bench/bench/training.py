@@ -78,8 +78,9 @@ def bench_training(
     scratch = tempfile.TemporaryDirectory(prefix="ltml-bench-train-")
     bundle = _bench_bundle(images, distinct, max(2, min(64, batch_size)), size, Path(scratch.name), device)
     spec = DatasetSpec(name="bench", title="bench", summary="random in-memory images", build=lambda: bundle)
+    # the images are already at `size` (a prebuilt bundle): image_size is not a setting of this dataset
     values = {"backbone": backbone, "pretrained": False, "batch_size": batch_size, "warmup_iters": 0,
-              "image_size": size, "eval_batch_size": max(2, min(64, batch_size))}
+              "eval_batch_size": max(2, min(64, batch_size))}
     values.update(settings or {})
     method = get_method("erm")
     config = resolve_config(method, spec, 0, values, epochs=1, device=device_name)
