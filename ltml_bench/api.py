@@ -213,6 +213,19 @@ def _interrupted(run_dir: Path, created: list[Path], epochs: int) -> str:
             "run the same command again to start over")
 
 
+def _remove_new_folders(run_dir: Path, created: list[Path]) -> None:
+    """Remove a run folder this call created (Ctrl-C before the first checkpoint), and the empty
+    parents it created."""
+    import shutil
+
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for folder in created[:-1][::-1]:
+        try:
+            folder.rmdir()  # only if empty: a concurrent run may have put its folder there
+        except OSError:
+            break
+
+
 def _make_run_folder(runs: Path, run_dir: Path, main: bool) -> list[Path]:
     """Create `run_dir` (checking that it is writable); the folders this created, outermost first."""
     chain = [run_dir, *[parent for parent in run_dir.parents if parent == runs or runs in parent.parents]]

@@ -145,7 +145,7 @@ class NanAtStep3(torch.nn.Module):
 
 
 register_method(MethodSpec(name="nan_at_3", title="NaN at step 3", paper="test", summary="test",
-                           loss="ltml_bench_plugin_nanplug:NanAtStep3"))
+                           loss=f"{__name__}:NanAtStep3"))  # a plugin file's own module name
 '''
 
 
