@@ -25,7 +25,10 @@ REFERENCE = REPO.parent / "shared" / "reference"
 # of the harness's mechanics keep the regime they were written for; tests/test_recipes.py covers
 # the default pretrained recipe) with a smaller backbone.
 # epoch_reduce=16 shortens class-aware epochs 4x (it is ignored by shuffled epochs).
-FAST = {"recipe": "scratch", "backbone": "ltml_cifar_resnet_small", "neck_dim": 16, "warmup_iters": 5, "epoch_reduce": 16}
+# bootstrap_resamples=100 keeps each record's intervals cheap (it is not part of the run key;
+# tests/test_harness.py checks the default of 1,000).
+FAST = {"recipe": "scratch", "backbone": "ltml_cifar_resnet_small", "neck_dim": 16, "warmup_iters": 5, "epoch_reduce": 16,
+        "bootstrap_resamples": 100}
 
 
 @pytest.fixture()
