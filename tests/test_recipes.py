@@ -14,7 +14,7 @@ from ltml_bench.registry import get_dataset, get_method
 from ltml_bench.training.weights import SHIPPED, file_sha256
 
 LT = get_dataset("synth_lt")
-VOC_LT_IMAGES, VOC_LT_RESAMPLED_EPOCH = 1142, 3875  # PROTOCOL section 1 / 3: the published iteration counts
+VOC_LT_IMAGES, VOC_LT_RESAMPLED_EPOCH = 1142, 3875  # docs/protocol.md section 3: the published sizes and iteration counts
 
 
 def config(method: str = "erm", **kwargs):

@@ -26,7 +26,7 @@ def compare(
     plugin: Optional[list[Path]] = PluginOption,
 ) -> None:
     """A - B in head / middle / tail / all mAP: paired over the same image resamples and shared
-    seeds, with an interval and a p-value (docs/protocol.md, section 7, "Uncertainty and significance")."""
+    seeds, with an interval and a p-value (docs/protocol.md section 7, "Uncertainty and significance")."""
     load_plugins(plugin)
     from ltml_bench.reporting import compare as comparing
 

@@ -29,7 +29,7 @@ def table(
     plugin: Optional[list[Path]] = PluginOption,
 ) -> None:
     """One row per method: n_seeds and head / middle / tail / all mAP (mean ± std), ranked by all;
-    the interval of all, tie marks and reproduced? (docs/protocol.md, section 7, "Uncertainty and significance")."""
+    the interval of all, tie marks and reproduced? (docs/protocol.md section 7, "Uncertainty and significance")."""
     load_plugins(plugin)
     from ltml_bench.reporting import tables as report
 

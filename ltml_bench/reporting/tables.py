@@ -320,7 +320,7 @@ def to_latex(frame: Any, reported: bool = False) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-# The uncertainty columns `reporting.marks.annotate` adds (docs/protocol.md, section 7, "Uncertainty and significance").
+# The uncertainty columns `reporting.marks.annotate` adds (docs/protocol.md section 7, "Uncertainty and significance").
 UNCERTAINTY_COLUMNS = (*(f"{c}_{end}" for c in COLUMNS for end in ("low", "high")), "ci_level", "ci_resamples",
                        "p_vs_top", "rank_top", "tied_with_top", "reproduced", "reproduced_gap")
 
@@ -403,7 +403,7 @@ def leaderboard_markdown(frame: Any, dataset: str, runs: str, records: list[dict
         lines.append(f"`all {_level_text(frame)} CI`: two-level bootstrap interval (seeds, then {'/'.join(map(str, resamples)) or '-'} "
                      f"resamples of the test images) of the mean over seeds. `tie`: top = the top-ranked row; tied = not "
                      f"significantly below it (paired test of all, Holm-adjusted p >= {frame.attrs.get('tie_alpha', 0.05):g}). `reproduced?`: where the published "
-                     f"all lies against our interval. See docs/protocol.md, section 7." if levels else "")
+                     f"all lies against our interval. See docs/protocol.md section 7." if levels else "")
     train_seconds = [float(r["train_seconds"]) for r in records if "train_seconds" in r]
     if train_seconds:
         devices = sorted({str(r.get("env", {}).get("device_name") or r.get("env", {}).get("device", "?")) for r in records})
