@@ -44,7 +44,7 @@ def test_show_json_per_dataset_values_and_list_json_carry_the_same_facts() -> No
     assert next(m for m in payload["methods"] if m["name"] == "db_focal") == facts
     synth = next(d for d in payload["datasets"] if d["name"] == "synth_lt")
     assert synth["options"] == {"data_seed": 0} and synth["recipe"]["backbone"] == "test_resnet"
-    assert synth["recipe_resampled"]["epochs"] == 10 and synth["code"]["module"] == "ltml_bench.datasets.synth_lt"
+    assert synth["recipe_resampled"]["epochs"] == 8 and synth["code"]["module"] == "ltml_bench.datasets.synth_lt"
 
 
 def test_show_a_dataset_and_an_unknown_name() -> None:
