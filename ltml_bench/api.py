@@ -305,15 +305,8 @@ class _FolderState:
         return now is not None and now != self.checkpoint
 
     def restore(self, run_dir: Path, created: list[Path]) -> None:
-        import shutil
-
         if not self.exists:
-            shutil.rmtree(run_dir, ignore_errors=True)
-            for folder in created[:-1][::-1]:
-                try:
-                    folder.rmdir()  # only if empty: a concurrent run may have put its folder there
-                except OSError:
-                    break
+            _remove_new_folders(run_dir, created)
             return
         for path in run_dir.iterdir():
             if path.is_file() and path.name != "checkpoint.pt" and path.name not in self.files:

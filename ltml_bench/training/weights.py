@@ -13,10 +13,10 @@ command that regenerated it.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ltml_bench.data.splits import sha256_of
 from ltml_bench.errors import UserError
 
 BUILTIN_PREFIX = "builtin:"
@@ -48,11 +48,8 @@ SHIPPED: dict[str, ShippedWeights] = {
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The file's sha256 (hex), read in blocks: the same digest as the published split files'."""
+    return sha256_of(path)
 
 
 def shipped(reference: str) -> ShippedWeights | None:
