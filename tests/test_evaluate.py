@@ -107,7 +107,8 @@ def test_bad_score_files_are_refused_with_one_line(tmp_path: Path, stored: dict)
             evaluate("synth_lt", path)
         message = str(info.value)
         assert expected in message, (name, message)
-        assert "\n" not in message and message.startswith(f"--scores {str(path)!r}"), (name, message)
+        # Through the Python API the file is named as the argument is spelled (scores=...).
+        assert "\n" not in message and message.startswith(f"scores={str(path)!r}"), (name, message)
 
 
 def test_cli_bad_scores_exit_2_one_line(tmp_path: Path, stored: dict) -> None:
@@ -116,5 +117,6 @@ def test_cli_bad_scores_exit_2_one_line(tmp_path: Path, stored: dict) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "1 test image(s) have no scores ('test_01999')" in result.stderr
+    assert result.stderr.startswith(f"ltml-bench: error: --scores {str(path)!r}"), result.stderr
     bad_set = cli("evaluate", "--dataset", "synth_lt", "--scores", str(path), "--set", "head=5")
     assert bad_set.returncode == 2 and "unknown key" in bad_set.stderr

@@ -79,6 +79,11 @@ def test_image_file_dataset_plugin(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     record = json.loads(run.stdout)
     assert record["class_names"] == ["cat", "dog"] and len(record["per_class_ap"]) == 2
+    checked = cli("data", "check", "my_photos", "--plugin", str(plugin), "--set", f"folder={photos}", "--json")
+    assert checked.returncode == 0, checked.stderr
+    report = json.loads(checked.stdout)
+    assert report["dataset"] == "my_photos" and report["class_names"] == ["cat", "dog"]
+    assert report["figures"]["train_images"] + report["figures"]["test_images"] == 16
     missing = cli("run", "--plugin", str(plugin), "--dataset", "my_photos", "--set", f"folder={tmp_path}",
                   "--out", str(tmp_path / "runs"))
     assert missing.returncode == 2 and "labels.json does not exist" in missing.stderr

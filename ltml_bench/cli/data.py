@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 import typer
 
-from ltml_bench.cli.common import command_group
+from ltml_bench.cli.common import PluginOption, command_group, load_plugins
 from ltml_bench.errors import DataError, UserError
 
 data_app = command_group("Prepare and verify datasets (check a prepared VOC/COCO tree, build a Pareto subset).")
@@ -92,9 +92,12 @@ def check(
     class_freq: Optional[Path] = typer.Option(None, "--class-freq", help="a class_freq.pkl to compare the training labels with, row by row"),
     images: bool = typer.Option(True, "--images/--no-images", help="decode every image (default) or only check that the files exist"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object on stdout"),
+    plugin: Optional[list[Path]] = PluginOption,
 ) -> None:
     """Verify a prepared dataset: images, split ids, per-class counts, groups (published figures compared)."""
     import importlib
+
+    load_plugins(plugin)
 
     from ltml_bench.data.realdata import check_bundle
 

@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ltml_bench.errors import UserError
+from ltml_bench.errors import UserError, option
 from ltml_bench.runs.records import record_problem
 
 ID_COLUMN = "image_id"
@@ -37,7 +37,7 @@ def _examples(items: Sequence[str], limit: int = 3) -> str:
 
 
 def _reject(path: Path, problem: str) -> UserError:
-    return UserError(f"--scores {str(path)!r}: {problem}")
+    return UserError(f"{option('--scores', 'scores', str(path))}: {problem}")
 
 
 def _column_order(path: Path, header: list[str], class_names: list[str]) -> list[int] | None:
@@ -224,5 +224,5 @@ def evaluate(dataset: str, scores: str | Path, settings: Mapping[str, Any] | Non
     }
     problem = record_problem(result, required=("dataset", "map"))  # the validator `table` and `run` use
     if problem:
-        raise UserError(f"--scores {str(scores)!r}: the report would be invalid ({problem}); check the scores file")
+        raise UserError(f"{option('--scores', 'scores', str(scores))}: the report would be invalid ({problem}); check the scores file")
     return result
