@@ -14,10 +14,10 @@ random stream; the generator checks that every class has test positives.
 
 Shapes and colours are the shared rendering primitives of `ltml_bench.data.synthetic` (synth_lt
 uses five of its shapes and four of its colour families, solid; `synth_world` uses them all).
-Recipe: the published fine-tuning recipe in miniature (`ltml_bench.recipes.SYNTH_LT_PRETRAINED`:
+Recipe: the published fine-tuning recipe with a small backbone (`ltml_bench.recipes.SYNTH_LT_PRETRAINED`:
 timm's `test_resnet` pretrained on the separate world `synth_world`, shipped in the package and
-pinned by sha256; stem and first stage frozen, BatchNorm frozen; SGD lr 0.02; both schedules
-shortened by the same factor 0.4). `--set recipe=scratch` is the earlier from-scratch regime.
+pinned by sha256; stem and first stage frozen, BatchNorm frozen; SGD lr 0.02; the published
+schedules unchanged, since synth_lt has VOC-LT's sizes). `--set recipe=scratch` is the earlier from-scratch regime.
 
 Images are 32 x 32, generated once and cached (`$LTML_BENCH_CACHE`, default
 `~/.cache/ltml-bench/synth_lt`) as a compressed .npz written atomically.

@@ -1,4 +1,4 @@
-"""synth_lt's recipe: the published recipe's shape in miniature, its scratch alternative, the
+"""synth_lt's recipe: the published recipe with a small backbone, its scratch alternative, the
 shipped pretrained weights and how they settle with the user's options."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from ltml_bench.api import resolve_config
 from ltml_bench.errors import ConfigError
-from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED, MINIATURE_FACTOR, SYNTH_LT_PRETRAINED, SYNTH_LT_PRETRAINED_RESAMPLED
+from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED, SCHEDULE_FACTOR, SYNTH_LT_PRETRAINED, SYNTH_LT_PRETRAINED_RESAMPLED
 from ltml_bench.registry import get_dataset, get_method
 from ltml_bench.training.weights import SHIPPED, file_sha256
 
@@ -21,13 +21,14 @@ def config(method: str = "erm", **kwargs):
     return resolve_config(get_method(method), LT, 0, **kwargs).train
 
 
-def test_miniature_keeps_the_published_optimiser_and_freezing() -> None:
+def test_recipe_keeps_the_published_optimiser_and_freezing() -> None:
     for key in ("lr", "momentum", "weight_decay", "batch_size", "grad_clip", "warmup_ratio", "frozen_bn", "freeze_prefixes", "dropout"):
         assert SYNTH_LT_PRETRAINED[key] == DB_RESNET50[key], key
 
 
-def test_schedules_are_the_published_ones_shortened_by_one_factor() -> None:
-    f = MINIATURE_FACTOR
+def test_schedules_are_the_published_ones() -> None:
+    f = SCHEDULE_FACTOR
+    assert f == 1.0  # synth_lt has VOC-LT's sizes, so the published schedules apply unshortened
     assert SYNTH_LT_PRETRAINED["epochs"] == DB_RESNET50["epochs"] * f
     assert SYNTH_LT_PRETRAINED["lr_steps"] == tuple(round(s * f) for s in DB_RESNET50["lr_steps"])
     assert [s * f for s in DB_RESNET50["lr_steps"]] == pytest.approx(list(SYNTH_LT_PRETRAINED["lr_steps"]))
@@ -54,7 +55,7 @@ def test_default_run_records_the_pinned_shipped_weights() -> None:
     assert train.weights_sha256 == entry.sha256 and train.backbone == entry.backbone
     assert train.freeze_prefixes == ("conv1", "bn1", "layer1") and train.frozen_bn
     resampled = config("hmt")
-    assert (resampled.epochs, resampled.lr_steps, resampled.epoch_reduce, resampled.warmup_iters) == (8, (5, 7), 10, 202)
+    assert (resampled.epochs, resampled.lr_steps, resampled.epoch_reduce, resampled.warmup_iters) == (8, (5, 7), 4, 505)
 
 
 def test_shipped_weights_match_their_pin_and_provenance() -> None:
