@@ -59,6 +59,22 @@ def test_section_uses_the_fine_tuning_default_variants_only() -> None:
     assert "the two published tables agree with each other" in text
 
 
+def test_rank_table_and_the_low_agreement_paragraph() -> None:
+    # ranks here DB Focal 1, ERM 2, CB Focal 3; in both published tables DB Focal 1, CB Focal 2, ERM 3.
+    # tau 1/3 is below the published tables' agreement with each other (0.58), so the measured
+    # pattern is spelled out: class-aware DB Focal 1.0 vs 1.0; uniform ERM + CB Focal (2+3)/2 vs (3+2)/2.
+    text = agreement_markdown(report.aggregate(FIXTURE))
+    assert "| DB Focal | class-aware | 1 | 1 | 1 |" in text and "| ERM | uniform | 2 | 3 | 3 |" in text
+    assert "| CB Focal | uniform | 3 | 2 | 2 |" in text
+    low = next(line for line in text.splitlines() if line.startswith("**The agreement is low**"))
+    assert "the 1 class-aware-sampled method(s) (DB Focal): mean rank 1.0 here against 1.0 in VOC-LT, 1.0 in COCO-LT" in low
+    assert "the 2 uniform-sampled method(s) (ERM, CB Focal): mean rank 2.5 here against 2.5 in VOC-LT" in low
+    assert "The largest moves: ERM (2 here, 3 in VOC-LT, 3 in COCO-LT); CB Focal (3 here, 2 in VOC-LT, 2 in COCO-LT)." in low
+    # the same ranking as VOC-LT's: tau 1 is above 0.58, so no paragraph
+    agreeing = [_record("db_focal", "DB Focal", 60.0), _record("cb_focal", "CB Focal", 50.0), _record("erm", "ERM", 40.0)]
+    assert "The agreement is low" not in agreement_markdown(report.aggregate(agreeing))
+
+
 def test_table_write_adds_the_section(tmp_path: Path) -> None:
     for i, r in enumerate(FIXTURE):
         folder = tmp_path / "runs" / "synth_lt" / r["method"] / f"seed{i}-k"

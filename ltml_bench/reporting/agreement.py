@@ -73,7 +73,8 @@ def published_all(dataset: str) -> dict[str, float]:
 def agreement_markdown(frame: Any) -> str:
     """The generated section "Agreement with the published tables" ("" without fine-tuning runs)."""
     ours = ours_all(frame)
-    results = [compare(ours, published_all(key), title) for key, title in PUBLISHED]
+    tables = {title: published_all(key) for key, title in PUBLISHED}
+    results = [compare(ours, values, title) for title, values in tables.items()]
     results = [r for r in results if r is not None]
     if not results:
         return ""
@@ -94,8 +95,54 @@ def agreement_markdown(frame: Any) -> str:
     if between is not None:
         lines += ["", f"For scale, the two published tables agree with each other at Kendall's tau {between.tau:.2f}, "
                       f"Spearman's rho {between.rho:.2f} ({len(between.discordant)} of {between.pairs} pairs ordered differently)."]
+    lines += _rank_lines(ours, tables, results, between)
     for r in results:
         lines += ["", f"Pairs ordered differently from {r.reference} (here vs published \"all\" mAP):", ""]
         lines += [f"- {a} above {b} here ({oa:.2f} vs {ob:.2f}), below it in {r.reference} ({ra:.2f} vs {rb:.2f})"
                   for a, b, oa, ob, ra, rb in r.discordant] or ["- none"]
     return "\n".join(lines) + "\n"
+
+
+def _ranks(values: Mapping[str, float], keys: list[str]) -> dict[str, float]:
+    """Rank 1 = highest value, over `keys` only (ties share their mean rank, as in Spearman's rho)."""
+    from scipy import stats
+
+    ranked = stats.rankdata([-values[k] for k in keys])
+    return {k: float(r) for k, r in zip(keys, ranked)}
+
+
+def _rank_lines(ours: Mapping[str, float], tables: Mapping[str, Mapping[str, float]], results: list[Agreement],
+                between: Agreement | None) -> list[str]:
+    """Each method's rank here and in each published table, by sampler, and, when the agreement is
+    below the published tables' agreement with each other, the measured pattern in words."""
+    from ltml_bench.registry import METHODS
+
+    sampler = {spec.title: (spec.sampler or "uniform").replace("_", "-") for spec in METHODS.all()}
+    keys = sorted(set.intersection(*(set(r.methods) for r in results)), key=lambda k: -ours[k])
+    here = _ranks(ours, keys)
+    published = {r.reference: _ranks(tables[r.reference], keys) for r in results}
+    names = [r.reference for r in results]
+    lines = ["", "Ranks over these methods (1 = best \"all\" mAP; `sampler`: how the method's training images are drawn):", "",
+             "| method | sampler | rank here | " + " | ".join(f"rank {n}" for n in names) + " |",
+             "|---|---|---|" + "---|" * len(names)]
+    for k in keys:
+        lines.append(f"| {k} | {sampler.get(k, 'uniform')} | {here[k]:g} | " + " | ".join(f"{published[n][k]:g}" for n in names) + " |")
+    if between is None or max(r.tau for r in results) >= between.tau:
+        return lines
+    by_sampler: dict[str, list[str]] = {}
+    for k in keys:
+        by_sampler.setdefault(sampler.get(k, "uniform"), []).append(k)
+    parts = []
+    for group, members in sorted(by_sampler.items()):
+        mean_here = sum(here[k] for k in members) / len(members)
+        mean_pub = ", ".join(f"{sum(published[n][k] for k in members) / len(members):.1f} in {n}" for n in names)
+        parts.append(f"the {len(members)} {group}-sampled method(s) ({', '.join(members)}): mean rank "
+                     f"{mean_here:.1f} here against {mean_pub}")
+    shift = {k: max(abs(here[k] - published[n][k]) for n in names) for k in keys}
+    moves = [k for k in sorted(keys, key=lambda k: -shift[k]) if shift[k] > 0][:3]
+    moved = "; ".join(f"{k} ({here[k]:g} here, " + ", ".join(f"{published[n][k]:g} in {n}" for n in names) + ")" for k in moves)
+    lines += ["", f"**The agreement is low**: below the two published tables' agreement with each other (tau "
+                  f"{between.tau:.2f}). Measured here: {'; '.join(parts)}. The largest moves: {moved}. "
+                  f"docs/protocol.md section 6 says what is known of the causes."]
+    return lines
+
