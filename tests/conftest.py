@@ -10,8 +10,19 @@ from pathlib import Path
 
 import pytest
 
-# Generated datasets go to a cache private to this test session (never the user's ~/.cache).
-os.environ.setdefault("LTML_BENCH_CACHE", tempfile.mkdtemp(prefix="ltml-bench-test-cache-"))
+# Generated datasets go to a cache private to this test session (never the user's ~/.cache). Under
+# pytest-xdist the workers of one session share it (its files are written atomically), so synth_lt
+# is generated once per session, not once per worker.
+_XDIST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+if _XDIST_RUN:
+    _shared = Path(tempfile.gettempdir()) / f"ltml-bench-test-cache-{_XDIST_RUN}"
+    _shared.mkdir(exist_ok=True)
+    os.environ.setdefault("LTML_BENCH_CACHE", str(_shared))
+    # Each worker is one of several processes on the machine's cores: one intra-op thread each (and
+    # in the subprocesses the tests start) instead of every process claiming all the cores.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+else:
+    os.environ.setdefault("LTML_BENCH_CACHE", tempfile.mkdtemp(prefix="ltml-bench-test-cache-"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Whatever plugins happen to be installed in this environment must not change the suite's results:
 # entry-point discovery is off unless a test installs its own plugin and asks for it (`own_plugins`).
@@ -29,6 +40,13 @@ REFERENCE = REPO.parent / "shared" / "reference"
 # tests/test_harness.py checks the default of 1,000).
 FAST = {"recipe": "scratch", "backbone": "ltml_cifar_resnet_small", "neck_dim": 16, "warmup_iters": 5, "epoch_reduce": 16,
         "bootstrap_resamples": 100}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _XDIST_RUN:  # in case torch was imported before this file set OMP_NUM_THREADS
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture()

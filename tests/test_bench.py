@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import cli
 
 
+@pytest.mark.slow  # about 30 s: the whole `bench --quick` end to end; its parts have their own tests below
 def test_bench_quick_json(tmp_path: Path) -> None:
     proc = cli("bench", "--quick", "--json", "--threads", "1", "--out", str(tmp_path), timeout=1200)
     assert proc.returncode == 0, proc.stderr

@@ -180,8 +180,12 @@ def test_batches_never_leave_a_single_image() -> None:
 
 
 def test_erm_tail_clearly_below_head_over_three_seeds(tmp_path: Path) -> None:
-    """The effect the benchmark measures is present in the embedded data (issue contract)."""
-    maps = [_run(tmp_path, seed=s, epochs=12, settings={"lr_steps": "8,11"})["map"] for s in range(3)]
+    """The effect the benchmark measures is present in the embedded data (issue contract): ERM's
+    tail mAP is far below its head mAP. Measured on the default recipe's linear probe (the shipped
+    pretrained backbone's features, extracted once; a few seconds per seed): the leaderboard's
+    probe ERM has head 77 and tail 24, fine-tuned ERM head 85 and tail 21."""
+    maps = [ltml_bench.run("erm", "synth_lt", s, settings={"protocol": "probe", "bootstrap_resamples": 100}, out=tmp_path)["map"]
+            for s in range(3)]
     head = np.mean([m["head"] for m in maps])
     tail = np.mean([m["tail"] for m in maps])
     assert head - tail > 15.0, (head, tail)
