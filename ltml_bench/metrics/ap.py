@@ -4,7 +4,8 @@ AP is the non-interpolated definition of `sklearn.metrics.average_precision_scor
 AP = sum_n (R_n - R_{n-1}) P_n over the distinct score thresholds (tied scores form one
 threshold, whose precision is read at the last index of the run of ties).
 
-The cost is one sort of the score matrix plus linear work, on CPU and CUDA alike (torch only).
+The cost is one sort of the score matrix plus linear work, on CPU and CUDA alike (one torch code
+path; only the sort primitive differs, see `_sort_descending`).
 The classes are processed in a few blocks (at least `_MIN_BLOCKS`, each at most `_BLOCK_ELEMENTS`
 scores), so the temporaries stay a fraction of the score matrix; there is no Python loop over
 single classes. Per block: one sort of the transposed [classes, N] slab along the images
