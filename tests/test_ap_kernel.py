@@ -174,3 +174,24 @@ def test_signed_zeros_tie_and_the_input_is_left_alone() -> None:
     column = torch.tensor([-0.0, 1.0, -2.0])  # a 1-D input's transposed view is contiguous
     average_precision(column, np.array([1, 0, 1]))
     assert torch.signbit(column[0])
+
+
+@pytest.mark.parametrize("dtype", [torch.int16, torch.int32, torch.int64])
+def test_cpu_sort_of_packed_keys_equals_torch_sort(dtype: torch.dtype) -> None:
+    """The CPU sort primitive (NumPy's value sort of (~key) << 32 | index for 16/32-bit keys,
+    torch.sort for 64-bit ones) against torch.sort: the same sorted keys, a permutation that reads
+    them back, and inside each run of equal keys any order (AP reads a tie at its run's end)."""
+    from ltml_bench.metrics.ap import _sort_descending
+
+    info = torch.iinfo(dtype)
+    g = torch.Generator().manual_seed(3)
+    keys = torch.randint(-5, 6, (4, 300), generator=g, dtype=torch.int64).to(dtype)  # many ties
+    keys[0, :3] = torch.tensor([info.min, info.max, -1], dtype=dtype)  # the extremes and -1 (~ of 0)
+    vals, order = _sort_descending(keys.clone())
+    expected, _ = torch.sort(keys, dim=1, descending=True)
+    assert order.dtype == torch.int64 and order.shape == keys.shape
+    # sorted keys: the packed path returns ~key, which orders and ties exactly as the keys
+    read_back = torch.gather(keys, 1, order)
+    assert torch.equal(read_back, expected)
+    assert torch.equal(vals[:, :-1] == vals[:, 1:], expected[:, :-1] == expected[:, 1:])
+    assert all(sorted(row.tolist()) == list(range(300)) for row in order)
