@@ -12,7 +12,8 @@ import pytest
 
 # Generated datasets go to a cache private to this test session (never the user's ~/.cache). Under
 # pytest-xdist the workers of one session share it (its files are written atomically), so synth_lt
-# is generated once per session, not once per worker.
+# is generated once per session, not once per worker: they inherit the controller's folder (it
+# imports this file before it starts them), else they agree on one named by the xdist run id.
 _XDIST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
 if _XDIST_RUN:
     _shared = Path(tempfile.gettempdir()) / f"ltml-bench-test-cache-{_XDIST_RUN}"

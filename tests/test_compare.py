@@ -145,6 +145,21 @@ def test_table_exports_carry_intervals_and_tie_marks(runs: Path) -> None:
     assert "all_low" not in plain.splitlines()[0]
 
 
+def test_python_table_with_intervals_equals_the_commands_columns(runs: Path) -> None:
+    import ltml_bench
+
+    plain = ltml_bench.table(runs=runs)
+    assert "all_low" not in plain.columns  # the default stays the cheap mean/std frame
+    frame = ltml_bench.table(runs=runs, intervals=True, resamples=100)
+    loaded, _ = tables.collect_loaded(runs)
+    expected = marks.annotate(tables.aggregate([i.record for i in loaded]), loaded, SETTINGS)
+    assert list(frame["method"]) == list(expected["method"])
+    for column in ("all_low", "all_high", "tail_low", "p_vs_top", "tied_with_top"):
+        assert frame[column].fillna(-1).tolist() == expected[column].fillna(-1).tolist(), column  # NaN: the top row's p
+    with pytest.raises(UserError):
+        ltml_bench.table(runs=runs, intervals=True, resamples=0)
+
+
 def test_reproduced_column_on_published_datasets(tmp_path: Path) -> None:
     y = labels(np.random.default_rng(3), 200)
     write_method(tmp_path, "voc_lt", "erm", [0, 1], y, np.full(12, 0.8), 0.1, method_key=5)  # far below ERM's 70.86
