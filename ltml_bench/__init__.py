@@ -22,11 +22,25 @@ def run(*args: Any, **kwargs: Any) -> dict[str, Any]:
     return _run(*args, **kwargs)
 
 
-def table(*args: Any, **kwargs: Any) -> Any:
-    """Aggregate finished runs into a DataFrame; see `ltml_bench.reporting.tables.table`."""
-    from ltml_bench.reporting.tables import table as _table
+def table(runs: Any = "runs", dataset: str | None = None, reported: bool = False, intervals: bool = False,
+          resamples: int = 1000, level: float = 0.95) -> Any:
+    """Aggregate finished runs into a DataFrame (`ltml_bench.reporting.tables.table`): one row per
+    (dataset, method, variant), mean / std per group, ranked by all.
 
-    return _table(*args, **kwargs)
+    `intervals=True` adds what `ltml-bench table` shows: the two-level bootstrap interval of each
+    group's mean (`resamples` image resamples, confidence `level`), the tie mark against the
+    top-ranked row and the reproduction verdict (the columns of
+    `ltml_bench.reporting.tables.UNCERTAINTY_COLUMNS`, made by `ltml_bench.reporting.marks`)."""
+    from ltml_bench.reporting import tables
+
+    if not intervals:
+        return tables.table(runs, dataset, reported)
+    from ltml_bench.metrics.intervals import BootstrapSettings
+    from ltml_bench.reporting.marks import annotate
+
+    loaded, _ = tables.collect_loaded(runs, dataset)
+    frame = tables.aggregate([item.record for item in loaded], reported=reported, dataset=dataset)
+    return annotate(frame, loaded, BootstrapSettings(resamples=resamples, level=level)) if loaded else frame
 
 
 def create_loss(name: str, class_counts: Any, num_samples: int, **hyperparameters: Any) -> Any:

@@ -53,22 +53,10 @@ def collect_loaded(runs: str | Path, dataset: str | None = None) -> tuple[list[L
     return [item for item in loaded if dataset is None or item.record.get("dataset") == dataset], skipped
 
 
-def table(runs: str | Path = "runs", dataset: str | None = None, reported: bool = False, intervals: bool = False,
-          resamples: int = 1000, level: float = 0.95) -> Any:
-    """A pandas DataFrame: one row per (dataset, method, variant), mean/std per group, ranked by all.
-
-    `intervals=True` adds what `ltml-bench table` shows: the two-level bootstrap interval of each
-    group's mean (`resamples` image resamples, confidence `level`), the tie mark against the
-    top-ranked row and the reproduction verdict (the columns of `UNCERTAINTY_COLUMNS`,
-    `ltml_bench.reporting.marks`)."""
-    loaded, _ = collect_loaded(runs, dataset)
-    frame = aggregate([item.record for item in loaded], reported=reported, dataset=dataset)
-    if intervals and loaded:
-        from ltml_bench.metrics.intervals import BootstrapSettings
-        from ltml_bench.reporting.marks import annotate
-
-        frame = annotate(frame, loaded, BootstrapSettings(resamples=resamples, level=level))
-    return frame
+def table(runs: str | Path = "runs", dataset: str | None = None, reported: bool = False) -> Any:
+    """A pandas DataFrame: one row per (dataset, method, variant), mean/std per group, ranked by all."""
+    records, _ = collect(runs, dataset)
+    return aggregate(records, reported=reported, dataset=dataset)
 
 
 def aggregate(records: list[dict[str, Any]], reported: bool = False, dataset: str | None = None) -> Any:
