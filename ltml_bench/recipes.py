@@ -46,7 +46,7 @@ DB_RESNET50_RESAMPLED: dict[str, Any] = {"epochs": 8, "lr_steps": (5, 7)}
 #
 # synth_lt (data_seed 0) has N = 1,279 training images, max_k n_k = 783 and C = 20, so its sizes are
 # VOC-LT's (1,142 images; a class-aware epoch of 783 * 20 / 4 = 3,915 samples against VOC-LT's
-# 3,875). The published schedules therefore apply as they are (SCHEDULE_FACTOR = 1.0):
+# 3,875). The published schedules therefore apply as they are:
 # - without re-sampling: 80 epochs, lr x0.1 at 55 and 70: 80 * 1,279 / 32 = 3,200 iterations;
 # - with re-sampling: 8 epochs of max_k n_k * C / 4 samples (epoch_reduce 4), lr x0.1 at 5 and 7:
 #   979 iterations; the two schedules keep the published ratio of training lengths (3.27 on
@@ -68,8 +68,6 @@ DB_RESNET50_RESAMPLED: dict[str, Any] = {"epochs": 8, "lr_steps": (5, 7)}
 # of ResNet-50, 0.37 M parameters) pretrained on synth_world (`ltml-bench pretrain`, shipped as
 # `builtin:synth_world-test_resnet`); its 96 features feed a neck of 64 (ResNet-50: 2,048 -> 256).
 # Images are 32 px (synth_lt's size), augmented by a random flip and a 2-pixel shift.
-
-SCHEDULE_FACTOR = 1.0
 
 SYNTH_LT_PRETRAINED: dict[str, Any] = {
     "backbone": "test_resnet",

@@ -11,19 +11,14 @@ from pathlib import Path
 import pytest
 
 # Generated datasets go to a cache private to this test session (never the user's ~/.cache). Under
-# pytest-xdist the workers of one session share it (its files are written atomically), so synth_lt
-# is generated once per session, not once per worker: they inherit the controller's folder (it
-# imports this file before it starts them), else they agree on one named by the xdist run id.
-_XDIST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-if _XDIST_RUN:
-    _shared = Path(tempfile.gettempdir()) / f"ltml-bench-test-cache-{_XDIST_RUN}"
-    _shared.mkdir(exist_ok=True)
-    os.environ.setdefault("LTML_BENCH_CACHE", str(_shared))
+# pytest-xdist the workers inherit the controller's folder (it imports this file before it starts
+# them), so they share it (its files are written atomically) and synth_lt is generated once.
+os.environ.setdefault("LTML_BENCH_CACHE", tempfile.mkdtemp(prefix="ltml-bench-test-cache-"))
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _XDIST_WORKER:
     # Each worker is one of several processes on the machine's cores: one intra-op thread each (and
     # in the subprocesses the tests start) instead of every process claiming all the cores.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-else:
-    os.environ.setdefault("LTML_BENCH_CACHE", tempfile.mkdtemp(prefix="ltml-bench-test-cache-"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Whatever plugins happen to be installed in this environment must not change the suite's results:
 # entry-point discovery is off unless a test installs its own plugin and asks for it (`own_plugins`).
@@ -44,7 +39,7 @@ FAST = {"recipe": "scratch", "backbone": "ltml_cifar_resnet_small", "neck_dim": 
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if _XDIST_RUN:  # in case torch was imported before this file set OMP_NUM_THREADS
+    if _XDIST_WORKER:  # in case torch was imported before this file set OMP_NUM_THREADS
         import torch
 
         torch.set_num_threads(1)

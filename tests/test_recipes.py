@@ -8,8 +8,9 @@ import json
 import pytest
 
 from ltml_bench.api import resolve_config
+from ltml_bench.config import TrainConfig
 from ltml_bench.errors import ConfigError
-from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED, SCHEDULE_FACTOR, SYNTH_LT_PRETRAINED, SYNTH_LT_PRETRAINED_RESAMPLED
+from ltml_bench.recipes import DB_RESNET50, DB_RESNET50_RESAMPLED, SYNTH_LT_PRETRAINED, SYNTH_LT_PRETRAINED_RESAMPLED
 from ltml_bench.registry import get_dataset, get_method
 from ltml_bench.training.weights import SHIPPED, file_sha256
 
@@ -27,14 +28,12 @@ def test_recipe_keeps_the_published_optimiser_and_freezing() -> None:
 
 
 def test_schedules_are_the_published_ones() -> None:
-    f = SCHEDULE_FACTOR
-    assert f == 1.0  # synth_lt has VOC-LT's sizes, so the published schedules apply unshortened
-    assert SYNTH_LT_PRETRAINED["epochs"] == DB_RESNET50["epochs"] * f
-    assert SYNTH_LT_PRETRAINED["lr_steps"] == tuple(round(s * f) for s in DB_RESNET50["lr_steps"])
-    assert [s * f for s in DB_RESNET50["lr_steps"]] == pytest.approx(list(SYNTH_LT_PRETRAINED["lr_steps"]))
+    # synth_lt has VOC-LT's sizes, so the published schedules apply unshortened
+    assert SYNTH_LT_PRETRAINED["epochs"] == DB_RESNET50["epochs"] == 80
+    assert SYNTH_LT_PRETRAINED["lr_steps"] == DB_RESNET50["lr_steps"] == (55, 70)
     assert SYNTH_LT_PRETRAINED_RESAMPLED["epochs"] == DB_RESNET50_RESAMPLED["epochs"]
     assert SYNTH_LT_PRETRAINED_RESAMPLED["lr_steps"] == DB_RESNET50_RESAMPLED["lr_steps"]
-    assert 4 / SYNTH_LT_PRETRAINED_RESAMPLED["epoch_reduce"] == pytest.approx(f)  # epochs f times as long
+    assert SYNTH_LT_PRETRAINED_RESAMPLED["epoch_reduce"] == TrainConfig().epoch_reduce == 4  # the published epoch length
 
 
 def test_warm_up_covers_the_published_fraction_of_each_schedule() -> None:
